@@ -1,0 +1,8 @@
+//! Implementations of the ports: SQL stores, the Socket.IO publisher, and the
+//! in-memory cluster state of a single node.
+
+pub mod memory_cluster;
+pub mod memory_limits;
+pub mod moderation_webhook;
+pub mod socketio_publisher;
+pub mod sql;

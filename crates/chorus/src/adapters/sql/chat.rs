@@ -1,0 +1,502 @@
+//! Chat in SQL. Sending is one statement: an insert that the unique
+//! `(sender_id, client_msg_id)` index makes idempotent. A room's last message and a
+//! member's unread count are read from the `(room_id, id)` index, not kept on the
+//! room, so a send writes no second row.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{Arg, SqlStore, store_error};
+use crate::domain::chat::model::{ChatMessage, ChatRoom, Location, MessageKind, RoomKind};
+use crate::domain::model::UserSummary;
+use crate::domain::time::Timestamp;
+use crate::ports::chat_store::{
+    ChatStore, MessageStored, NewMessage, NewRoom, ReadOutcome, RoomAccess, RoomRecord, SendContext,
+};
+use crate::ports::store::{ReactionOutcome, StoreError, StoreResult};
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.room_id, m.sender_id, m.client_msg_id, m.kind, m.body, m.lat, m.lng,
+    m.reply_to, m.created_at, m.edited_at, m.deleted_at, u.username, u.avatar, u.verified
+    FROM chat_messages m LEFT JOIN users u ON u.id = m.sender_id";
+
+fn broken(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Failure(format!("unreadable chat row: {what}"))
+}
+
+fn room_kind(row: &AnyRow) -> StoreResult<RoomKind> {
+    let kind: String = row.try_get("kind").map_err(store_error)?;
+    RoomKind::parse(&kind).ok_or_else(|| broken(format!("room kind {kind}")))
+}
+
+/// A user summary from the `username, avatar, verified` columns of a `LEFT JOIN users`.
+fn summary_from_row(row: &AnyRow, id: &str) -> Result<UserSummary, sqlx::Error> {
+    let username: Option<String> = row.try_get("username")?;
+    Ok(match username {
+        Some(username) => UserSummary {
+            id: id.to_owned(),
+            username,
+            avatar: row.try_get("avatar")?,
+            verified: row.try_get::<Option<i64>, _>("verified")?.unwrap_or(0) != 0,
+        },
+        None => UserSummary::unknown(id),
+    })
+}
+
+fn message_from_row(row: &AnyRow) -> StoreResult<ChatMessage> {
+    let read = || -> Result<ChatMessage, sqlx::Error> {
+        let sender_id: String = row.try_get("sender_id")?;
+        let kind: String = row.try_get("kind")?;
+        let lat: Option<f64> = row.try_get("lat")?;
+        let lng: Option<f64> = row.try_get("lng")?;
+        Ok(ChatMessage {
+            id: row.try_get("id")?,
+            room_id: row.try_get("room_id")?,
+            sender: summary_from_row(row, &sender_id)?,
+            kind: MessageKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("message kind {kind}").into()))?,
+            text: row.try_get("body")?,
+            location: lat.zip(lng).map(|(lat, lng)| Location { lat, lng }),
+            reply_to: row.try_get("reply_to")?,
+            client_msg_id: row.try_get("client_msg_id")?,
+            created_at: Timestamp(row.try_get("created_at")?),
+            edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp),
+            deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+            reactions: BTreeMap::new(),
+        })
+    };
+    read().map_err(store_error)
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads messages by id, with their reactions.
+async fn read_messages(conn: &mut AnyConnection, ids: &[String]) -> StoreResult<Vec<ChatMessage>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{MESSAGE_SELECT} WHERE m.id IN ({})", placeholders(1, ids.len()));
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.clone());
+    }
+    let rows = q.fetch_all(&mut *conn).await.map_err(store_error)?;
+    let mut messages = rows.iter().map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+    add_reactions(conn, &mut messages).await?;
+    Ok(messages)
+}
+
+async fn read_message(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ChatMessage>> {
+    Ok(read_messages(conn, &[id.to_owned()]).await?.pop())
+}
+
+/// Fills the reaction counts of a batch of messages in one query.
+async fn add_reactions(conn: &mut AnyConnection, messages: &mut [ChatMessage]) -> StoreResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT message_id, emoji, COUNT(*) AS n FROM chat_reactions WHERE message_id IN ({}) GROUP BY message_id, emoji",
+        placeholders(1, messages.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for m in messages.iter() {
+        q = q.bind(m.id.clone());
+    }
+    let mut counts: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+    for row in q.fetch_all(conn).await.map_err(store_error)? {
+        let id: String = row.try_get("message_id").map_err(store_error)?;
+        let emoji: String = row.try_get("emoji").map_err(store_error)?;
+        let n: i64 = row.try_get("n").map_err(store_error)?;
+        counts.entry(id).or_default().insert(emoji, n);
+    }
+    for m in messages.iter_mut() {
+        m.reactions = counts.remove(&m.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+async fn read_room(conn: &mut AnyConnection, room_id: &str) -> StoreResult<Option<RoomRecord>> {
+    let row = sqlx::query("SELECT id, kind, title, created_at FROM chat_rooms WHERE id = $1")
+        .bind(room_id.to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut members = members_of(conn, std::slice::from_ref(&room_id.to_owned())).await?;
+    Ok(Some(RoomRecord {
+        id: row.try_get("id").map_err(store_error)?,
+        kind: room_kind(&row)?,
+        title: row.try_get("title").map_err(store_error)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(store_error)?),
+        member_ids: members.remove(room_id).unwrap_or_default(),
+    }))
+}
+
+/// Member ids of several rooms, ordered by id.
+async fn members_of(conn: &mut AnyConnection, room_ids: &[String]) -> StoreResult<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if room_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT room_id, user_id FROM chat_members WHERE room_id IN ({}) ORDER BY room_id, user_id",
+        placeholders(1, room_ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in room_ids {
+        q = q.bind(id.clone());
+    }
+    for row in q.fetch_all(conn).await.map_err(store_error)? {
+        let room: String = row.try_get("room_id").map_err(store_error)?;
+        out.entry(room).or_default().push(row.try_get("user_id").map_err(store_error)?);
+    }
+    Ok(out)
+}
+
+async fn insert_members(conn: &mut AnyConnection, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>> {
+    let mut added = Vec::new();
+    for user in user_ids {
+        let n = sqlx::query("INSERT INTO chat_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(room_id.to_owned())
+            .bind(user.clone())
+            .bind(at.millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        if n == 1 {
+            added.push(user.clone());
+        }
+    }
+    Ok(added)
+}
+
+/// Messages of others after a member's read position; deleted ones do not count.
+const UNREAD_COUNT: &str = "SELECT COUNT(*) FROM chat_messages x
+    WHERE x.room_id = me.room_id AND x.id > COALESCE(me.last_read_id, '') AND x.sender_id <> me.user_id AND x.deleted_at IS NULL";
+
+#[async_trait]
+impl ChatStore for SqlStore {
+    async fn create_room(&self, room: &NewRoom) -> StoreResult<(RoomRecord, bool)> {
+        let room = room.clone();
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    let inserted = sqlx::query(
+                        "INSERT INTO chat_rooms (id, kind, title, direct_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(room.id.clone())
+                    .bind(room.kind.as_str())
+                    .bind(room.title.clone())
+                    .bind(room.direct_key.clone())
+                    .bind(room.created_by.clone())
+                    .bind(room.at.millis())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                        == 1;
+                    let room_id = if inserted {
+                        insert_members(&mut *conn, &room.id, &room.member_ids, room.at).await?;
+                        room.id.clone()
+                    } else {
+                        // Only a direct room can collide (on its pair key): return that one.
+                        let key = room.direct_key.clone().ok_or_else(|| StoreError::Failure("room id collision".into()))?;
+                        sqlx::query("SELECT id FROM chat_rooms WHERE direct_key = $1")
+                            .bind(key)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .and_then(|r| r.try_get::<String, _>("id"))
+                            .map_err(store_error)?
+                    };
+                    let record = read_room(conn, &room_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Failure("chat room vanished inside its own transaction".into()))?;
+                    Ok((record, inserted))
+                })
+            }))
+            .await
+    }
+
+    async fn room(&self, room_id: &str) -> StoreResult<Option<RoomRecord>> {
+        let mut conn = self.read.acquire().await.map_err(store_error)?;
+        read_room(&mut conn, room_id).await
+    }
+
+    async fn access(&self, room_id: &str, user_id: &str) -> StoreResult<Option<RoomAccess>> {
+        let row = sqlx::query(
+            "SELECT r.kind, m.user_id FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2 WHERE r.id = $1",
+        )
+        .bind(room_id.to_owned())
+        .bind(user_id.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let member: Option<String> = row.try_get("user_id").map_err(store_error)?;
+        Ok(Some(RoomAccess { kind: room_kind(&row)?, is_member: member.is_some() }))
+    }
+
+    async fn send_context(&self, room_id: &str, sender_id: &str) -> StoreResult<Option<SendContext>> {
+        let rows = sqlx::query(
+            "SELECT r.kind, m.user_id, u.username, u.avatar, u.verified FROM chat_rooms r
+             LEFT JOIN chat_members m ON m.room_id = r.id
+             LEFT JOIN users u ON u.id = $2
+             WHERE r.id = $1",
+        )
+        .bind(room_id.to_owned())
+        .bind(sender_id.to_owned())
+        .fetch_all(&self.read)
+        .await
+        .map_err(store_error)?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let kind = room_kind(first)?;
+        let sender = summary_from_row(first, sender_id).map_err(store_error)?;
+        let member_ids = rows
+            .iter()
+            .filter_map(|r| r.try_get::<Option<String>, _>("user_id").transpose())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_error)?;
+        Ok(Some(SendContext { kind, member_ids, sender }))
+    }
+
+    async fn rooms_of(&self, user_id: &str, room_id: Option<&str>) -> StoreResult<Vec<ChatRoom>> {
+        let mut conn = self.read.acquire().await.map_err(store_error)?;
+        let sql = format!(
+            "SELECT r.id, r.kind, r.title, r.created_at,
+               (SELECT MAX(x.id) FROM chat_messages x WHERE x.room_id = r.id) AS last_id,
+               ({UNREAD_COUNT}) AS unread
+             FROM chat_members me JOIN chat_rooms r ON r.id = me.room_id
+             WHERE me.user_id = $1 AND ($2 = '' OR r.id = $2)"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id.to_owned())
+            .bind(room_id.unwrap_or_default().to_owned())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let mut rooms = Vec::with_capacity(rows.len());
+        let mut last_ids = Vec::new();
+        for row in &rows {
+            let last_id: Option<String> = row.try_get("last_id").map_err(store_error)?;
+            let room = ChatRoom {
+                id: row.try_get("id").map_err(store_error)?,
+                kind: room_kind(row)?,
+                title: row.try_get("title").map_err(store_error)?,
+                member_ids: Vec::new(),
+                created_at: Timestamp(row.try_get("created_at").map_err(store_error)?),
+                last_message: None,
+                unread_count: row.try_get("unread").map_err(store_error)?,
+            };
+            last_ids.extend(last_id);
+            rooms.push(room);
+        }
+        let room_ids: Vec<String> = rooms.iter().map(|r| r.id.clone()).collect();
+        let mut members = members_of(&mut conn, &room_ids).await?;
+        let mut last: HashMap<String, ChatMessage> =
+            read_messages(&mut conn, &last_ids).await?.into_iter().map(|m| (m.room_id.clone(), m)).collect();
+        for room in &mut rooms {
+            room.member_ids = members.remove(&room.id).unwrap_or_default();
+            room.last_message = last.remove(&room.id);
+        }
+        let activity = |r: &ChatRoom| r.last_message.as_ref().map_or(r.created_at, |m| m.created_at);
+        rooms.sort_by(|a, b| activity(b).cmp(&activity(a)).then_with(|| b.id.cmp(&a.id)));
+        Ok(rooms)
+    }
+
+    async fn add_members(&self, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>> {
+        let (room_id, user_ids) = (room_id.to_owned(), user_ids.to_vec());
+        self.write
+            .run(Box::new(move |conn| Box::pin(async move { insert_members(conn, &room_id, &user_ids, at).await })))
+            .await
+    }
+
+    async fn remove_member(&self, room_id: &str, user_id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM chat_members WHERE room_id = $1 AND user_id = $2";
+        Ok(self.write_one(sql, vec![Arg::Text(room_id.to_owned()), Arg::Text(user_id.to_owned())]).await? == 1)
+    }
+
+    async fn insert_message(&self, message: &NewMessage) -> StoreResult<MessageStored> {
+        let m = message.clone();
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    // Coordinates are always bound as numbers, with a flag for "no location":
+                    // sqlx 0.8's `Any` sends a NULL f64 to PostgreSQL as a float4, which it refuses.
+                    let inserted = sqlx::query(
+                        "INSERT INTO chat_messages (id, room_id, sender_id, client_msg_id, kind, body, lat, lng, reply_to, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $11 = 1 THEN $7 END, CASE WHEN $11 = 1 THEN $8 END, $9, $10)
+                         ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
+                    )
+                    .bind(m.id.clone())
+                    .bind(m.room_id.clone())
+                    .bind(m.sender_id.clone())
+                    .bind(m.client_msg_id.clone())
+                    .bind(m.kind.as_str())
+                    .bind(m.text.clone())
+                    .bind(m.location.map_or(0.0, |l| l.lat))
+                    .bind(m.location.map_or(0.0, |l| l.lng))
+                    .bind(m.reply_to.clone())
+                    .bind(m.at.millis())
+                    .bind(i64::from(m.location.is_some()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                        == 1;
+                    if inserted {
+                        if m.join_sender {
+                            insert_members(&mut *conn, &m.room_id, std::slice::from_ref(&m.sender_id), m.at).await?;
+                        }
+                        return Ok(MessageStored::New);
+                    }
+                    let row = sqlx::query("SELECT id FROM chat_messages WHERE sender_id = $1 AND client_msg_id = $2")
+                        .bind(m.sender_id.clone())
+                        .bind(m.client_msg_id.clone())
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(store_error)?;
+                    let id: String = row.try_get("id").map_err(store_error)?;
+                    let stored = read_message(conn, &id)
+                        .await?
+                        .ok_or_else(|| StoreError::Failure("duplicate chat message vanished".into()))?;
+                    Ok(MessageStored::Duplicate(Box::new(stored)))
+                })
+            }))
+            .await
+    }
+
+    async fn message(&self, id: &str) -> StoreResult<Option<ChatMessage>> {
+        let mut conn = self.read.acquire().await.map_err(store_error)?;
+        read_message(&mut conn, id).await
+    }
+
+    async fn history(&self, room_id: &str, before: Option<&str>, limit: u32) -> StoreResult<(Vec<ChatMessage>, bool)> {
+        let mut conn = self.read.acquire().await.map_err(store_error)?;
+        let rows = match before {
+            Some(cursor) => {
+                sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.room_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"))
+                    .bind(room_id.to_owned())
+                    .bind(cursor.to_owned())
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(&mut *conn)
+                    .await
+            }
+            None => {
+                sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.room_id = $1 ORDER BY m.id DESC LIMIT $2"))
+                    .bind(room_id.to_owned())
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(&mut *conn)
+                    .await
+            }
+        }
+        .map_err(store_error)?;
+        let has_more = rows.len() > limit as usize;
+        let mut messages = rows.iter().take(limit as usize).map(message_from_row).collect::<StoreResult<Vec<_>>>()?;
+        add_reactions(&mut conn, &mut messages).await?;
+        Ok((messages, has_more))
+    }
+
+    async fn mark_read(&self, room_id: &str, user_id: &str, message_id: &str, at: Timestamp) -> StoreResult<ReadOutcome> {
+        let (room_id, user_id, message_id) = (room_id.to_owned(), user_id.to_owned(), message_id.to_owned());
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    let moved = sqlx::query(
+                        "UPDATE chat_members SET last_read_id = $3, last_read_at = $4
+                         WHERE room_id = $1 AND user_id = $2 AND (last_read_id IS NULL OR last_read_id < $3)",
+                    )
+                    .bind(room_id.clone())
+                    .bind(user_id.clone())
+                    .bind(message_id)
+                    .bind(at.millis())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected()
+                        == 1;
+                    let unread_count: i64 = sqlx::query(&format!(
+                        "SELECT ({UNREAD_COUNT}) AS n FROM chat_members me WHERE me.room_id = $1 AND me.user_id = $2"
+                    ))
+                    .bind(room_id)
+                    .bind(user_id)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(store_error)?
+                    .map(|r| r.try_get("n"))
+                    .transpose()
+                    .map_err(store_error)?
+                    .unwrap_or(0);
+                    Ok(ReadOutcome { moved, unread_count })
+                })
+            }))
+            .await
+    }
+
+    async fn edit_message(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<ChatMessage>> {
+        let (id, text) = (id.to_owned(), text.to_owned());
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    let n = sqlx::query("UPDATE chat_messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
+                        .bind(id.clone())
+                        .bind(text)
+                        .bind(at.millis())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(store_error)?
+                        .rows_affected();
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    read_message(conn, &id).await
+                })
+            }))
+            .await
+    }
+
+    async fn delete_message(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    let n = sqlx::query(
+                        "UPDATE chat_messages SET deleted_at = $2, body = '', lat = NULL, lng = NULL WHERE id = $1 AND deleted_at IS NULL",
+                    )
+                    .bind(id.clone())
+                    .bind(at.millis())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(store_error)?
+                    .rows_affected();
+                    if n == 1 {
+                        sqlx::query("DELETE FROM chat_reactions WHERE message_id = $1")
+                            .bind(id)
+                            .execute(conn)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    Ok(n == 1)
+                })
+            }))
+            .await
+    }
+
+    async fn set_reaction(&self, message_id: &str, user_id: &str, emoji: &str, on: Option<bool>, at: Timestamp) -> StoreResult<ReactionOutcome> {
+        let (message_id, user_id, emoji) = (message_id.to_owned(), user_id.to_owned(), emoji.to_owned());
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    super::reactions::set_reaction(conn, super::reactions::ReactionTable::ChatMessages, &message_id, &user_id, &emoji, on, at).await
+                })
+            }))
+            .await
+    }
+}
+

@@ -1,0 +1,189 @@
+//! The SQL store: one implementation over sqlx's `Any` driver, for SQLite (the embedded
+//! default, WAL, group commit through a single writer) and PostgreSQL (a pool; each
+//! write is its own transaction). Both dialects accept `$n` placeholders.
+
+mod chat;
+mod collab;
+mod content;
+mod live;
+mod reactions;
+mod sanctions;
+mod social;
+mod users;
+mod wallet;
+mod writer;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+use crate::ports::store::StoreError;
+use writer::WriteGate;
+
+/// A value bound to a statement run by `SqlStore::write_one`.
+pub(crate) enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+}
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Storage of every area, over one database.
+#[derive(Clone)]
+pub struct SqlStore {
+    read: AnyPool,
+    write: Arc<WriteGate>,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Connects, creating a missing SQLite file, and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::Failure(format!(
+                "unsupported database url scheme (use sqlite:// or postgres://): {}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        match dialect {
+            Dialect::Sqlite => Self::connect_sqlite(url).await,
+            Dialect::Postgres => Self::connect_postgres(url).await,
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
+        let url = with_create_mode(url);
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(unavailable)?
+            .disable_statement_logging();
+        // Durability: WAL with synchronous=FULL fsyncs each commit; the writer batches
+        // concurrent writes into one commit, so the fsync is paid per batch.
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode=WAL").await?;
+                    conn.execute("PRAGMA synchronous=FULL").await?;
+                    conn.execute("PRAGMA busy_timeout=5000").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
+        run_migrations(&writer, Dialect::Sqlite).await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout=5000").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { read, write: Arc::new(WriteGate::batched(writer)), dialect: Dialect::Sqlite })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        let options = AnyConnectOptions::from_str(url).map_err(unavailable)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        run_migrations(&pool, Dialect::Postgres).await?;
+        Ok(Self { read: pool.clone(), write: Arc::new(WriteGate::direct(pool)), dialect: Dialect::Postgres })
+    }
+
+    /// Runs one statement as a durable write (group-committed like every write) and
+    /// returns how many rows it changed: the shape of most single-statement writes.
+    pub(crate) async fn write_one(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    let mut query = sqlx::query(sql);
+                    for arg in args {
+                        query = match arg {
+                            Arg::Text(v) => query.bind(v),
+                            Arg::OptText(v) => query.bind(v),
+                            Arg::Int(v) => query.bind(v),
+                            Arg::OptInt(v) => query.bind(v),
+                        };
+                    }
+                    Ok(query.execute(conn).await.map_err(store_error)?.rows_affected())
+                })
+            }))
+            .await
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Waits for queued writes and closes the pools (graceful shutdown).
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+async fn run_migrations(pool: &AnyPool, dialect: Dialect) -> Result<(), StoreError> {
+    let migrator = match dialect {
+        Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    migrator.run(pool).await.map_err(|e| StoreError::Failure(format!("migrations failed: {e}")))
+}
+
+/// `sqlite://file.db` opens read-write and creates the file when it is missing.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Maps a sqlx error to the port's error, separating outages from failures.
+pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
+        other => StoreError::Failure(other.to_string()),
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_create_mode;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_unless_they_choose_one() {
+        assert_eq!(with_create_mode("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(with_create_mode("sqlite://a.db?x=1"), "sqlite://a.db?x=1&mode=rwc");
+        assert_eq!(with_create_mode("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
+    }
+}

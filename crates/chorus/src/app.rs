@@ -1,0 +1,348 @@
+//! Building and running one Chorus node: `Application::build` wires adapters,
+//! services and doors and binds the listener; `run_until` serves until the shutdown
+//! future resolves, then stops in order (DESIGN.md: background work stops in order).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use socketioxide::{ParserConfig, SocketIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::util::MapRequestLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::adapters::memory_limits::MemoryRateLimiter;
+use crate::adapters::memory_cluster::{MemoryPresence, MemorySessions, MemoryViewers};
+use crate::adapters::socketio_publisher::SocketIoPublisher;
+use crate::adapters::sql::SqlStore;
+use crate::auth::jwt::{TokenVerifier, VerificationKey};
+use crate::auth::secret::Secret;
+use crate::config::Settings;
+use crate::domain::calls::CallService;
+use crate::domain::calls::model::CallRules;
+use crate::domain::chat::ChatService;
+use crate::domain::collab::CollabService;
+use crate::domain::collab::model::CollabRules;
+use crate::domain::chat::rules::ChatRules;
+use crate::domain::content::{ContentRules, ContentService};
+use crate::domain::live_counts::LiveCounts;
+use crate::domain::follows::FollowService;
+use crate::domain::notifications::NotificationService;
+use crate::domain::presence::PresenceService;
+use crate::domain::rankings::Rankings;
+use crate::domain::typing::TypingTracker;
+use crate::domain::users::UserDirectory;
+use crate::ports::cluster::SessionRegistry;
+use crate::ports::notify::Notifier;
+use crate::ports::publisher::EventPublisher;
+use crate::state::{App, AppState};
+use crate::transport;
+use crate::transport::socket::expiry::SessionExpiry;
+
+/// A built node, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    app: App,
+    store: SqlStore,
+}
+
+impl Application {
+    /// Connects the store, wires every layer and binds the listen address.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::telemetry::install_metrics();
+        let key = verification_key(&settings)?;
+        let verifier = TokenVerifier::new(
+            &key,
+            settings.jwt_issuer.as_deref(),
+            settings.jwt_audience.as_deref(),
+            settings.jwt_leeway_secs,
+        )?;
+        let store = SqlStore::connect(&settings.database_url)
+            .await
+            .with_context(|| format!("opening the database ({})", redact_url(&settings.database_url)))?;
+
+        let max_payload = settings.max_payload_bytes;
+        let (io_layer, io) = SocketIo::builder()
+            .ping_interval(Duration::from_millis(settings.ping_interval_ms))
+            .ping_timeout(Duration::from_millis(settings.ping_timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+            .max_payload(max_payload)
+            .ws_max_message_size(max_payload as usize)
+            .ws_max_frame_size(max_payload as usize)
+            .max_buffer_size(settings.socket_buffer_packets.max(16))
+            .ws_read_buffer_size(settings.ws_read_buffer_bytes.max(256))
+            // Chorus takes no binary payloads; a few small attachments are tolerated
+            // (clients may send them), more close the connection.
+            .with_parser(
+                ParserConfig::common()
+                    .max_incoming_binaries(10)
+                    .max_incoming_binary_buf_size(max_payload as usize)
+                    .packet_completion_timeout(Duration::from_secs(10)),
+            )
+            .build_layer();
+
+        let publisher: Arc<dyn EventPublisher> = Arc::new(SocketIoPublisher::new(io.clone()));
+        let content_store: Arc<dyn crate::ports::store::ContentStore> = Arc::new(store.clone());
+        let users = Arc::new(UserDirectory::new(Arc::new(store.clone())));
+        // Content and stream viewers share one registry (and so the per-socket room cap).
+        let viewers: Arc<dyn crate::ports::cluster::ViewerRegistry> = Arc::new(MemoryViewers::default());
+        let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), publisher.clone()));
+        let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone()));
+        let sessions: Arc<dyn SessionRegistry> = Arc::new(MemorySessions::default());
+        let notifications = Arc::new(NotificationService::new(
+            Arc::new(store.clone()),
+            publisher.clone(),
+            Duration::from_secs(settings.notification_group_window_secs),
+        ));
+        let notifier: Arc<dyn Notifier> = notifications.clone();
+        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), notifier.clone()));
+        let presence = Arc::new(PresenceService::new(
+            Arc::new(MemoryPresence::default()),
+            sessions.clone(),
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            publisher.clone(),
+            Duration::from_millis(settings.presence_grace_ms),
+        ));
+        let moderator: Option<Arc<dyn crate::domain::moderation::ExternalModerator>> =
+            match settings.moderation_webhook_url.as_deref().filter(|u| !u.is_empty()) {
+                Some(url) => Some(Arc::new(crate::adapters::moderation_webhook::HttpModerator::new(
+                    url,
+                    Duration::from_millis(settings.moderation_webhook_timeout_ms),
+                )?)),
+                None => None,
+            };
+        let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator)?);
+        let rules = ContentRules {
+            view_window: Duration::from_secs(settings.view_window_secs),
+            max_comment_chars: settings.max_comment_chars,
+            max_rooms_per_connection: settings.max_rooms_per_socket,
+            ..ContentRules::default()
+        };
+        let content = Arc::new(ContentService::new(
+            content_store,
+            users.clone(),
+            viewers.clone(),
+            publisher.clone(),
+            live.clone(),
+            rankings.clone(),
+            Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
+            notifier.clone(),
+            moderation.clone(),
+            rules,
+        ));
+        let chat = Arc::new(ChatService::new(
+            Arc::new(store.clone()),
+            users.clone(),
+            publisher.clone(),
+            sessions.clone(),
+            Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
+            notifier.clone(),
+            moderation.clone(),
+            ChatRules { edit_window: Duration::from_secs(settings.chat_edit_window_secs), ..ChatRules::default() },
+        ));
+        let collab = Arc::new(CollabService::new(
+            Arc::new(store.clone()),
+            publisher.clone(),
+            CollabRules {
+                compact_every: settings.collab_compact_every.max(1),
+                max_open_docs: settings.collab_max_open_docs.max(1),
+                idle_after: Duration::from_secs(settings.collab_idle_secs),
+                ..CollabRules::default()
+            },
+        ));
+        let calls = Arc::new(CallService::new(
+            Arc::new(store.clone()),
+            users.clone(),
+            publisher.clone(),
+            notifier.clone(),
+            CallRules { ring_timeout: Duration::from_millis(settings.call_ring_timeout_ms), ..CallRules::default() },
+        ));
+        let streams = Arc::new(crate::domain::live::Live::new(
+            crate::domain::live::LivePorts {
+                streams: Arc::new(store.clone()),
+                battles: Arc::new(store.clone()),
+                wallets: Arc::new(store.clone()),
+                users: users.clone(),
+                viewers,
+                publisher: publisher.clone(),
+                notifier: notifier.clone(),
+                moderation: moderation.clone(),
+            },
+            crate::domain::live::catalog::GiftCatalog::load(settings.gift_catalog.as_deref())?,
+            crate::domain::live::rules::LiveRules::from_settings(&settings)?,
+        ));
+        let app: App = Arc::new(AppState {
+            verifier,
+            server_key: settings.server_key.clone().filter(|k| !k.is_empty()),
+            users,
+            content,
+            chat,
+            collab,
+            calls,
+            streams,
+            moderation,
+            rankings,
+            live,
+            sessions,
+            sanctions: Arc::new(
+                crate::domain::sanctions::AccountSanctions::load(Arc::new(store.clone()), publisher.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("loading sanctions: {e}"))?,
+            ),
+            limits: Arc::new(MemoryRateLimiter::new(&if settings.rate_limits_enabled { settings.rate_limits.by_class() } else { Vec::new() })),
+            notifications,
+            follows,
+            presence,
+            location: Arc::new(crate::domain::location::LocationSharing::new(
+                Arc::new(store.clone()),
+                publisher.clone(),
+                Duration::from_millis(settings.location_min_interval_ms),
+            )),
+            publisher,
+            expiry: SessionExpiry::default(),
+            io: io.clone(),
+            ready: false.into(),
+            settings,
+        });
+        transport::socket::connect::register(&io, app.clone());
+
+        let router = transport::http::routes(app.clone())
+            .layer(io_layer)
+            .layer(MapRequestLayer::new(transport::http::slim_request::slim))
+            .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::origin_guard::guard))
+            .layer(cors(&app.settings))
+            .layer(axum::extract::DefaultBodyLimit::max(max_payload as usize));
+
+        let listener = TcpListener::bind(app.settings.listen)
+            .await
+            .with_context(|| format!("binding {}", app.settings.listen))?;
+        if app.settings.redis_url.is_some() {
+            tracing::warn!("redis_url is set but cluster mode is not implemented yet: this node runs alone");
+        }
+        if app.server_key.is_none() {
+            tracing::warn!("no server key configured: the server API (/api/server/*) is off");
+        }
+        Ok(Self { listener, router, app, store })
+    }
+
+    /// The bound address (tests bind port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Shared state, for tests and embedding.
+    pub fn state(&self) -> App {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, closes every socket,
+    /// stops the background tasks and lets queued writes commit.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, router, app, store } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let ticker = tokio::spawn(crate::background::run_ticks(app.clone(), stop_rx));
+        app.ready.store(true, Ordering::Release);
+        tracing::info!(addr = %listener.local_addr()?, "chorus is listening");
+
+        // Shutdown order: stop accepting and stop the tick task, close every socket,
+        // then let the queued writes commit.
+        let closing = app.clone();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            closing.ready.store(false, Ordering::Release);
+            let _ = stop_tx.send(true);
+            if let Err(e) = ticker.await {
+                tracing::warn!(error = %e, "tick task ended badly");
+            }
+            if tokio::time::timeout(Duration::from_secs(5), closing.io.clone().close()).await.is_err() {
+                tracing::warn!("closing sockets took over 5 s");
+            }
+        };
+        // Small real-time frames must not wait for Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(graceful)
+            .await?;
+        store.close().await;
+        tracing::info!("chorus stopped");
+        Ok(())
+    }
+}
+
+/// Chooses the token key: the configured secret or public key, else a development
+/// secret kept in a file so `chorus token` and `chorus serve` agree.
+pub fn verification_key(settings: &Settings) -> anyhow::Result<VerificationKey> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(VerificationKey::Shared(secret.clone()));
+    }
+    if let Some(pem) = settings.jwt_public_key_pem()? {
+        return Ok(VerificationKey::PublicPem(pem));
+    }
+    Ok(VerificationKey::Shared(dev_secret(settings)?))
+}
+
+/// The development secret: read from `dev_secret_file`, created on first use.
+pub fn dev_secret(settings: &Settings) -> anyhow::Result<Secret> {
+    let path = &settings.dev_secret_file;
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let text = text.trim();
+        if !text.is_empty() {
+            warn_dev_secret(path);
+            return Ok(Secret::new(text));
+        }
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &secret).with_context(|| format!("writing the development secret to {}", path.display()))?;
+    warn_dev_secret(path);
+    Ok(Secret::new(secret))
+}
+
+fn warn_dev_secret(path: &std::path::Path) {
+    tracing::warn!(
+        file = %path.display(),
+        "NO JWT SECRET CONFIGURED: using a generated DEVELOPMENT secret. Do not use this in production; \
+         set CHORUS_JWT_SECRET or CHORUS_JWT_PUBLIC_KEY. `chorus token --user NAME` prints a token it accepts."
+    );
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins = settings.origins();
+    let layer = CorsLayer::new()
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::PATCH, axum::http::Method::DELETE])
+        .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(AllowOrigin::any());
+    }
+    let list: Vec<axum::http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    layer.allow_origin(AllowOrigin::list(list)).allow_credentials(true)
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,46 @@
+//! The tick task: coalesced broadcasts, ranking refreshes, typing expiry and token
+//! expiry, once per tick, until shutdown.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::ports::publisher::{Audience, ConnectionId};
+use crate::state::App;
+
+/// Runs until `stop` turns true.
+pub async fn run_ticks(app: App, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(app.settings.tick_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    loop {
+        ticks += 1;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        app.live.flush().await;
+        app.rankings.flush().await;
+        app.content.expire_typing().await;
+        app.chat.expire_typing().await;
+        app.presence.expire_grace().await;
+        app.location.expire().await;
+        app.calls.expire_ringing().await;
+        app.streams.tick().await;
+        disconnect_expired(&app).await;
+        // Once a minute or so: rate-limit buckets that filled up again are forgotten.
+        if ticks.is_multiple_of((60_000 / app.settings.tick_ms.max(1)).max(1)) {
+            app.limits.forget_idle();
+        }
+    }
+}
+
+async fn disconnect_expired(app: &App) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for sid in app.expiry.due(now) {
+        tracing::debug!(%sid, "token expired: disconnecting");
+        let connection = ConnectionId(sid.to_string());
+        app.publisher.publish(Audience::Connection(connection.clone()), "auth:expired", serde_json::json!({})).await;
+        app.publisher.disconnect(&connection);
+    }
+}

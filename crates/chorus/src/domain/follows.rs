@@ -1,0 +1,152 @@
+//! Follows and follower feeds (PROTOCOL.md §5). A creator's new content sends
+//! `feed:refresh` to every follower who subscribed their feed; the fan-out runs in
+//! the background in pages, so a creator with 100,000 followers stalls nobody.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::error::{DomainError, DomainResult};
+use super::model::{ContentItem, UserSummary};
+use super::notifications::notify_in_background;
+use super::text::valid_id;
+use super::time::Timestamp;
+use super::users::UserDirectory;
+use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::social_store::FollowStore;
+
+/// Followers addressed per fan-out step.
+const FAN_OUT_PAGE: u32 = 1000;
+/// Largest page of a follower list.
+pub const MAX_LIST: u32 = 200;
+
+/// A page of followers or followees.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub users: Vec<UserSummary>,
+    /// Pass as `after` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// Follows and feeds.
+pub struct FollowService {
+    store: Arc<dyn FollowStore>,
+    users: Arc<UserDirectory>,
+    publisher: Arc<dyn EventPublisher>,
+    notifier: Arc<dyn Notifier>,
+}
+
+impl FollowService {
+    pub fn new(store: Arc<dyn FollowStore>, users: Arc<UserDirectory>, publisher: Arc<dyn EventPublisher>, notifier: Arc<dyn Notifier>) -> Self {
+        Self { store, users, publisher, notifier }
+    }
+
+    /// `POST /api/users/{id}/follow`; the followed user is notified once.
+    pub async fn follow(&self, follower: &str, followee: &str) -> DomainResult<bool> {
+        let followee = valid_id("userId", followee)?;
+        if follower == followee {
+            return Err(DomainError::bad_request("you cannot follow yourself"));
+        }
+        let created = self.store.follow(follower, followee, Timestamp::now()).await?;
+        if created {
+            notify_in_background(
+                &self.notifier,
+                NotificationDraft {
+                    recipient: followee.to_owned(),
+                    kind: NotificationKind::Follow,
+                    actor: Some(follower.to_owned()),
+                    subject: Some(Subject { kind: "user".into(), id: follower.to_owned() }),
+                    text: "started following you".into(),
+                    data: json!({ "followerId": follower }),
+                    group_key: None,
+                },
+            );
+        }
+        Ok(created)
+    }
+
+    pub async fn unfollow(&self, follower: &str, followee: &str) -> DomainResult<bool> {
+        let followee = valid_id("userId", followee)?;
+        Ok(self.store.unfollow(follower, followee).await?)
+    }
+
+    pub async fn is_following(&self, follower: &str, followee: &str) -> DomainResult<bool> {
+        Ok(self.store.is_following(follower, followee).await?)
+    }
+
+    /// Followers (`followers = true`) or followees of a user, by id.
+    pub async fn list(&self, user_id: &str, followers: bool, after: Option<&str>, limit: Option<u32>) -> DomainResult<UserPage> {
+        let user_id = valid_id("userId", user_id)?;
+        if let Some(a) = after {
+            valid_id("after", a)?;
+        }
+        let limit = match limit {
+            None => 50,
+            Some(l) if (1..=MAX_LIST).contains(&l) => l,
+            Some(_) => return Err(DomainError::bad_request(format!("limit must be 1-{MAX_LIST}"))),
+        };
+        let users = if followers {
+            self.store.followers(user_id, after, limit + 1).await?
+        } else {
+            self.store.following(user_id, after, limit + 1).await?
+        };
+        let has_more = users.len() > limit as usize;
+        let users: Vec<UserSummary> = users.into_iter().take(limit as usize).collect();
+        let next_cursor = if has_more { users.last().map(|u| u.id.clone()) } else { None };
+        Ok(UserPage { users, next_cursor })
+    }
+
+    /// `feed:subscribe`: this connection receives the user's `feed:refresh` events.
+    pub fn subscribe(&self, user_id: &str, connection: &ConnectionId) {
+        self.publisher.join(connection, Room::Feed(user_id.to_owned()));
+    }
+
+    pub fn unsubscribe(&self, user_id: &str, connection: &ConnectionId) {
+        self.publisher.leave(connection, Room::Feed(user_id.to_owned()));
+    }
+
+    /// Tells the creator's followers about new content; returns how many followers
+    /// the refresh is addressed to (delivered to those subscribed and online).
+    pub async fn announce_new_content(&self, item: &ContentItem) -> DomainResult<i64> {
+        let Some(creator) = item.owner_id.clone() else {
+            return Err(DomainError::bad_request("content without an owner has no followers to notify"));
+        };
+        let followers = self.store.follower_count(&creator).await?;
+        let payload = json!({
+            "type": "new_content",
+            "contentId": item.id,
+            "contentType": item.content_type,
+            "title": item.title,
+            "creator": self.users.summary(&creator).await?,
+            "timestamp": Timestamp::now(),
+        });
+        let (store, publisher) = (self.store.clone(), self.publisher.clone());
+        tokio::spawn(fan_out(store, publisher, creator, payload));
+        Ok(followers)
+    }
+}
+
+async fn fan_out(store: Arc<dyn FollowStore>, publisher: Arc<dyn EventPublisher>, creator: String, payload: Value) {
+    let mut after: Option<String> = None;
+    loop {
+        let ids = match store.follower_ids(&creator, after.as_deref(), FAN_OUT_PAGE).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(creator = %creator, error = %e, "feed fan-out stopped");
+                return;
+            }
+        };
+        let Some(last) = ids.last().cloned() else { return };
+        let full_page = ids.len() == FAN_OUT_PAGE as usize;
+        let rooms = ids.into_iter().map(Room::Feed).collect();
+        publisher.publish(Audience::Rooms(rooms), "feed:refresh", payload.clone()).await;
+        if !full_page {
+            return;
+        }
+        after = Some(last);
+        tokio::task::yield_now().await;
+    }
+}

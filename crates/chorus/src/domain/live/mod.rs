@@ -1,0 +1,216 @@
+//! Live streams (PROTOCOL.md §9): streams and their viewers, moderated stream chat,
+//! coins and gifts, the throne and OG tiers, battles, and live metrics. The socket
+//! commands and the REST routes call the same services; every write is durable
+//! before anything is published; high-rate updates go out through the board, once
+//! per tick.
+//!
+//! One job per file: `streams` (lifecycle, viewers, likes), `stream_chat` (chat and
+//! its limits), `sanctions` (mutes and bans), `wallet` (balances and credits), `gifts`
+//! (paying for gifts and what they change), `throne` (top gifter and OG tiers),
+//! `battles` (invitations, timers, boosts), `board` (what the tick publishes).
+
+pub mod battles;
+pub mod board;
+pub mod catalog;
+pub mod gifts;
+pub mod model;
+pub mod rules;
+pub mod sanctions;
+pub mod stream_chat;
+pub mod streams;
+pub mod throne;
+pub mod wallet;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use self::battles::BattleService;
+use self::board::LiveBoard;
+use self::catalog::GiftCatalog;
+use self::gifts::GiftService;
+use self::model::{Stream, StreamStatus};
+use self::rules::LiveRules;
+use self::sanctions::SanctionService;
+use self::stream_chat::StreamChat;
+use self::streams::StreamService;
+use self::wallet::WalletService;
+use super::error::{DomainError, DomainResult};
+use super::moderation::Moderation;
+use super::text::valid_id;
+use super::users::UserDirectory;
+use crate::ports::cluster::ViewerRegistry;
+use crate::ports::live_store::{BattleStore, StreamStore, WalletStore};
+use crate::ports::notify::Notifier;
+use crate::ports::publisher::{Audience, EventPublisher, Room};
+
+/// How often idle rate-limit state and closed connections are swept.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+
+/// What live streaming needs from the rest of the server.
+pub struct LivePorts {
+    pub streams: Arc<dyn StreamStore>,
+    pub battles: Arc<dyn BattleStore>,
+    pub wallets: Arc<dyn WalletStore>,
+    pub users: Arc<UserDirectory>,
+    /// Distinct viewers per room key (shared with content rooms; see `board::viewer_key`).
+    pub viewers: Arc<dyn ViewerRegistry>,
+    pub publisher: Arc<dyn EventPublisher>,
+    pub notifier: Arc<dyn Notifier>,
+    pub moderation: Arc<Moderation>,
+}
+
+/// State every live service shares.
+pub struct Shared {
+    pub(crate) streams: Arc<dyn StreamStore>,
+    pub(crate) battles: Arc<dyn BattleStore>,
+    pub(crate) wallets: Arc<dyn WalletStore>,
+    pub(crate) users: Arc<UserDirectory>,
+    pub(crate) viewers: Arc<dyn ViewerRegistry>,
+    pub(crate) publisher: Arc<dyn EventPublisher>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) moderation: Arc<Moderation>,
+    pub(crate) catalog: GiftCatalog,
+    pub(crate) rules: LiveRules,
+    pub(crate) board: LiveBoard,
+}
+
+impl Shared {
+    /// A stream by id; unknown ids are `not_found`.
+    pub(crate) async fn stream_or_404(&self, id: &str) -> DomainResult<Stream> {
+        valid_id("streamId", id)?;
+        self.streams.stream(id).await?.ok_or_else(|| DomainError::not_found("unknown stream"))
+    }
+
+    /// The stream, refusing one that has ended with `conflict`.
+    pub(crate) async fn open_stream(&self, id: &str) -> DomainResult<Stream> {
+        let stream = self.stream_or_404(id).await?;
+        if stream.status == StreamStatus::Ended {
+            return Err(ended());
+        }
+        Ok(stream)
+    }
+
+    pub(crate) async fn to_stream(&self, stream_id: &str, event: &str, payload: Value) {
+        self.publisher.publish(Audience::Room(Room::Stream(stream_id.to_owned())), event, payload).await;
+    }
+}
+
+/// The error for anything done to an ended stream.
+pub(crate) fn ended() -> DomainError {
+    DomainError::conflict("the stream has ended")
+}
+
+/// Live streaming: the services, and the tick that publishes what coalesces.
+pub struct Live {
+    /// Creation, status, slow mode, joins and likes.
+    pub streams: StreamService,
+    /// Moderated stream chat.
+    pub chat: StreamChat,
+    /// Mutes and bans.
+    pub sanctions: SanctionService,
+    /// Balances and backend credits.
+    pub wallet: WalletService,
+    /// Paying for gifts.
+    pub gifts: GiftService,
+    /// Invitations, timers and boosts.
+    pub battles: Arc<BattleService>,
+    shared: Arc<Shared>,
+    /// Set once live streams and open battles were read back after a start.
+    loaded: AtomicBool,
+    last_housekeeping: Mutex<Instant>,
+}
+
+impl Live {
+    pub fn new(ports: LivePorts, catalog: GiftCatalog, rules: LiveRules) -> Self {
+        let shared = Arc::new(Shared {
+            streams: ports.streams,
+            battles: ports.battles,
+            wallets: ports.wallets,
+            users: ports.users,
+            viewers: ports.viewers,
+            publisher: ports.publisher,
+            notifier: ports.notifier,
+            moderation: ports.moderation,
+            catalog,
+            rules,
+            board: LiveBoard::default(),
+        });
+        let battles = Arc::new(BattleService::new(shared.clone()));
+        Self {
+            streams: StreamService::new(shared.clone(), battles.clone()),
+            chat: StreamChat::new(shared.clone()),
+            sanctions: SanctionService::new(shared.clone()),
+            wallet: WalletService::new(shared.clone()),
+            gifts: GiftService::new(shared.clone()),
+            battles,
+            shared,
+            loaded: AtomicBool::new(false),
+            last_housekeeping: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The gift catalog (`GET /api/gifts`, `gifts` of the `stream:join` ack).
+    pub fn catalog(&self) -> Value {
+        json!({ "gifts": self.shared.catalog.items() })
+    }
+
+    /// One tick: viewer counts, battle scores and (each metrics period) metrics of
+    /// live streams; battle invitations and timers that ran out; and, now and then,
+    /// housekeeping. Called by the tick task.
+    pub async fn tick(&self) {
+        let s = &self.shared;
+        if !self.loaded.load(Ordering::Acquire) {
+            match self.load().await {
+                Ok(()) => self.loaded.store(true, Ordering::Release),
+                Err(e) => tracing::warn!(error = %e, "live state not loaded yet; retrying next tick"),
+            }
+        }
+        let metrics_due = s.board.metrics_due(s.rules.metrics_interval);
+        let updates = s.board.take_updates(s.viewers.as_ref(), metrics_due);
+        for (stream_id, n) in updates.viewers {
+            s.to_stream(&stream_id, "stream:viewers", json!({ "streamId": stream_id, "viewerCount": n })).await;
+        }
+        for u in updates.battles {
+            let rooms = u.stream_ids.iter().map(|id| Room::Stream(id.clone())).collect();
+            s.publisher.publish(Audience::Rooms(rooms), "battle:update", json!({ "battleId": u.battle_id, "scores": u.scores })).await;
+        }
+        for m in updates.metrics {
+            let stream_id = m.stream_id.clone();
+            s.to_stream(&stream_id, "metrics:update", json!(m)).await;
+        }
+        for (stream_id, peak) in updates.peaks {
+            if let Err(e) = s.streams.raise_peak(&stream_id, peak).await {
+                tracing::warn!(stream = %stream_id, error = %e, "peak viewers not stored");
+            }
+        }
+        self.battles.settle_due().await;
+        let housekeeping = {
+            let mut last = self.last_housekeeping.lock();
+            let due = last.elapsed() >= HOUSEKEEPING_EVERY;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if housekeeping {
+            self.chat.forget_idle();
+            s.board.prune(s.viewers.as_ref());
+        }
+    }
+
+    /// After a start: live streams get their metrics again, open battles their timers.
+    async fn load(&self) -> DomainResult<()> {
+        let s = &self.shared;
+        for stream in s.streams.streams_with_status(&[StreamStatus::Live, StreamStatus::Paused], 10_000).await? {
+            s.board.track(&stream);
+        }
+        for battle in s.battles.open_battles().await? {
+            self.battles.schedule(&battle);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! Stream chat: a message passes the sanctions (banned, muted), the per-viewer rate
+//! limit (a burst, then a steady rate, per stream), slow mode and moderation, is
+//! stored, then shown to the room. A blocked message is stored nowhere visible: its
+//! author gets a strike, a warning, and at the strike limit a mute in that stream.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::json;
+
+use super::model::{Stream, StreamMessage};
+use super::{Shared, ended};
+use crate::domain::content::Actor;
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::moderation::{Severity, Surface, Verdict};
+use crate::domain::text::{trimmed_text, valid_id};
+use crate::domain::time::Timestamp;
+use crate::ports::live_store::{NewStreamMessage, NewStrike};
+use crate::ports::publisher::{Audience, Room};
+
+/// Ack of `stream:chat`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatPosted {
+    pub message: StreamMessage,
+}
+
+/// Rate-limit key: (stream, user).
+type ChatKey = (String, String);
+
+/// The stream chat service.
+pub struct StreamChat {
+    shared: Arc<Shared>,
+    /// `None` when the rate is configured as 0 (no limit).
+    limiter: Option<DefaultKeyedRateLimiter<ChatKey>>,
+    clock: DefaultClock,
+    /// When each viewer's last message passed slow mode.
+    slow: Mutex<HashMap<ChatKey, Instant>>,
+}
+
+impl StreamChat {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let limiter = NonZeroU32::new(shared.rules.chat_per_sec).map(|per_sec| {
+            let burst = NonZeroU32::new(shared.rules.chat_burst.max(1)).unwrap_or(per_sec);
+            DefaultKeyedRateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst))
+        });
+        Self { shared, limiter, clock: DefaultClock::default(), slow: Mutex::new(HashMap::new()) }
+    }
+
+    /// `stream:chat`.
+    pub async fn send(&self, actor: &Actor, stream_id: &str, text: &str) -> DomainResult<ChatPosted> {
+        let s = &self.shared;
+        let text = trimmed_text("text", text, s.rules.max_chat_chars)?;
+        let stream = s.open_stream(stream_id).await?;
+        let me = &actor.identity.user_id;
+        let now = Timestamp::now();
+        let privileged = *me == stream.owner_id || actor.identity.is_moderator();
+        if !privileged {
+            let sanctions = s.streams.sanctions(&stream.id, me, now).await?;
+            if sanctions.banned.is_some() {
+                return Err(DomainError::forbidden("you are banned from this stream"));
+            }
+            if let Some(until) = sanctions.muted {
+                let message = match until {
+                    Some(t) => format!("you are muted in this stream until {}", t.to_rfc3339()),
+                    None => "you are muted in this stream".to_owned(),
+                };
+                return Err(DomainError::forbidden(message));
+            }
+        }
+        let key = (stream.id.clone(), me.clone());
+        self.take_token(&key)?;
+        if !privileged && stream.slow_mode_sec > 0 {
+            self.pass_slow_mode(key, Duration::from_secs(u64::from(stream.slow_mode_sec)))?;
+        }
+        match s.moderation.check(Surface::StreamChat, &text).await {
+            Verdict::Allow => {}
+            Verdict::Unavailable => return Err(DomainError::unavailable("moderation is unavailable, try again")),
+            Verdict::Block { reason, severity } => return Err(self.strike(&stream, me, reason, severity, now).await),
+        }
+        let user = s.users.summary(me).await?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let stored = s
+            .streams
+            .insert_message(&NewStreamMessage { id: id.clone(), stream_id: stream.id.clone(), user_id: me.clone(), text: text.clone(), at: now })
+            .await?;
+        if !stored {
+            return Err(ended());
+        }
+        let message = StreamMessage { id, stream_id: stream.id.clone(), user, text, created_at: now };
+        s.to_stream(&stream.id, "stream:chat", json!({ "streamId": stream.id, "message": message })).await;
+        s.board.chatted(&stream.id);
+        Ok(ChatPosted { message })
+    }
+
+    /// `stream:chat_delete`: the owner or a moderator hides a message from everyone.
+    pub async fn delete(&self, actor: &Actor, stream_id: &str, message_id: &str) -> DomainResult<()> {
+        let message_id = valid_id("messageId", message_id)?;
+        let s = &self.shared;
+        let stream = s.stream_or_404(stream_id).await?;
+        if stream.owner_id != actor.identity.user_id && !actor.identity.is_moderator() {
+            return Err(DomainError::forbidden("only the owner or a moderator deletes stream messages"));
+        }
+        if !s.streams.delete_message(&stream.id, message_id, &actor.identity.user_id, Timestamp::now()).await? {
+            return Err(DomainError::not_found("unknown message"));
+        }
+        s.to_stream(&stream.id, "stream:chat_deleted", json!({ "streamId": stream.id, "messageId": message_id })).await;
+        Ok(())
+    }
+
+    /// Drops rate-limit and slow-mode state nobody needs any more.
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        let keep = Duration::from_secs(u64::from(self.shared.rules.max_slow_mode_sec));
+        self.slow.lock().retain(|_, at| at.elapsed() < keep);
+    }
+
+    fn take_token(&self, key: &ChatKey) -> DomainResult<()> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            DomainError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+        })
+    }
+
+    /// One message per `every` per viewer; the slot is taken when the check passes.
+    fn pass_slow_mode(&self, key: ChatKey, every: Duration) -> DomainResult<()> {
+        let mut slow = self.slow.lock();
+        let now = Instant::now();
+        if let Some(last) = slow.get(&key) {
+            let elapsed = now.duration_since(*last);
+            if elapsed < every {
+                let wait = every - elapsed;
+                return Err(DomainError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)));
+            }
+        }
+        slow.insert(key, now);
+        Ok(())
+    }
+
+    /// Records a strike (durably), warns the author (`moderation:warning` and, for
+    /// clients of the seed platform, `ai:warning`), and returns the `blocked` error.
+    async fn strike(&self, stream: &Stream, user_id: &str, reason: String, severity: Severity, now: Timestamp) -> DomainError {
+        let s = &self.shared;
+        let rules = &s.rules;
+        let outcome = s
+            .streams
+            .record_strike(&NewStrike {
+                id: uuid::Uuid::now_v7().to_string(),
+                scope: stream.id.clone(),
+                user_id: user_id.to_owned(),
+                reason: reason.clone(),
+                severity: severity.as_str().to_owned(),
+                at: now,
+                window_start: now.plus_millis(-(rules.strike_window.as_millis() as i64)),
+                limit: rules.strike_limit,
+                mute_until: now.plus_millis(rules.strike_mute.as_millis() as i64),
+            })
+            .await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => return e.into(),
+        };
+        let warning = json!({
+            "streamId": stream.id,
+            "reason": reason,
+            "severity": severity,
+            "strikes": outcome.strikes,
+            "strikeLimit": rules.strike_limit,
+            "mutedUntil": outcome.muted_until,
+        });
+        let to = Audience::Room(Room::User(user_id.to_owned()));
+        s.publisher.publish(to.clone(), "moderation:warning", warning.clone()).await;
+        s.publisher.publish(to, "ai:warning", warning).await;
+        DomainError::new(ErrorCode::Blocked, format!("message blocked: {reason}"))
+    }
+}

@@ -1,0 +1,89 @@
+//! Standing: the throne of a stream (its top gifter) and a viewer's OG tier with a
+//! creator (lifetime coins given, against the configured ladder), and the events
+//! that announce a change of either.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::Shared;
+use super::model::{Stream, Throne};
+use super::rules::OgTiers;
+use crate::domain::error::DomainResult;
+use crate::domain::model::UserSummary;
+use crate::ports::publisher::{Audience, Room};
+
+/// A viewer's standing with a creator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OgStanding {
+    /// `None` below the first tier.
+    pub tier: Option<String>,
+    /// Lifetime coins given to the creator.
+    pub coins: i64,
+}
+
+impl OgStanding {
+    pub(crate) async fn of(shared: &Shared, creator_id: &str, user_id: &str) -> DomainResult<Self> {
+        let coins = if creator_id == user_id { 0 } else { shared.streams.supporter_coins(creator_id, user_id).await? };
+        Ok(Self { tier: shared.rules.og_tiers.tier_of(coins).map(str::to_owned), coins })
+    }
+}
+
+/// The tier change caused by going from `before` to `after` coins, as
+/// `(previous, new)`; `None` when the tier stays.
+pub fn og_change(tiers: &OgTiers, before: i64, after: i64) -> Option<(Option<String>, String)> {
+    let previous = tiers.tier_of(before);
+    let now = tiers.tier_of(after)?;
+    (previous != Some(now)).then(|| (previous.map(str::to_owned), now.to_owned()))
+}
+
+/// The current throne of a stream, with the holder's profile.
+pub(crate) async fn throne_of(shared: &Shared, stream: &Stream) -> DomainResult<Option<Throne>> {
+    match &stream.throne {
+        None => Ok(None),
+        Some((user_id, coins)) => Ok(Some(Throne { user: shared.users.summary(user_id).await?, coins: *coins })),
+    }
+}
+
+/// `throne:claimed {streamId, user, coins, previous}` to the stream room.
+pub(crate) async fn announce_throne(shared: &Shared, stream: &Stream, holder: &UserSummary, previous: Option<(String, i64)>) {
+    let coins = stream.throne.as_ref().map_or(0, |(_, c)| *c);
+    let previous = match previous {
+        Some((user_id, coins)) => {
+            let user = shared.users.summary(&user_id).await.unwrap_or_else(|_| UserSummary::unknown(&user_id));
+            json!({ "user": user, "coins": coins })
+        }
+        None => serde_json::Value::Null,
+    };
+    shared
+        .to_stream(&stream.id, "throne:claimed", json!({ "streamId": stream.id, "user": holder, "coins": coins, "previous": previous }))
+        .await;
+}
+
+/// `og:changed {creatorId, tier, previousTier}` to the viewer and the stream room
+/// (with `userId` and `user`, so the room knows whose tier it is).
+pub(crate) async fn announce_og(shared: &Shared, stream: &Stream, viewer: &UserSummary, previous: Option<String>, tier: String) {
+    let payload = json!({
+        "creatorId": stream.owner_id,
+        "streamId": stream.id,
+        "userId": viewer.id,
+        "user": viewer,
+        "tier": tier,
+        "previousTier": previous,
+    });
+    let to = Audience::Rooms(vec![Room::User(viewer.id.clone()), Room::Stream(stream.id.clone())]);
+    shared.publisher.publish(to, "og:changed", payload).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tier_changes_only_when_a_threshold_is_crossed() {
+        let tiers = OgTiers::default();
+        assert_eq!(og_change(&tiers, 0, 99), None);
+        assert_eq!(og_change(&tiers, 99, 100), Some((None, "bronze".into())));
+        assert_eq!(og_change(&tiers, 100, 999), None);
+        assert_eq!(og_change(&tiers, 500, 20_000), Some((Some("bronze".into()), "gold".into())));
+    }
+}

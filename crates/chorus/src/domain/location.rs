@@ -1,0 +1,151 @@
+//! Live location (PROTOCOL.md §10): a chat member shares positions with the room's
+//! members only, throttled per user; an optional `liveUntil` ends the sharing, after
+//! which the members are told it stopped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use super::chat::model::Location;
+use super::chat::rules::valid_location;
+use super::content::Actor;
+use super::error::{DomainError, DomainResult};
+use super::text::valid_id;
+use super::time::Timestamp;
+use crate::ports::chat_store::ChatStore;
+use crate::ports::publisher::{Audience, EventPublisher, Room};
+
+/// Longest a live share may last from now.
+const MAX_LIVE: Duration = Duration::from_secs(8 * 3600);
+
+/// A position as a client reports it.
+#[derive(Debug, Clone)]
+pub struct PositionInput {
+    pub room_id: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy: Option<f64>,
+    /// RFC 3339; sharing stops then.
+    pub live_until: Option<String>,
+}
+
+#[derive(Default)]
+struct Shares {
+    /// Last accepted share per user (the throttle).
+    last_sent: HashMap<String, Instant>,
+    /// Active live shares: (user, room) → end and the members told.
+    live: HashMap<(String, String), (Timestamp, Vec<String>)>,
+}
+
+/// Live location sharing.
+pub struct LocationSharing {
+    chat: Arc<dyn ChatStore>,
+    publisher: Arc<dyn EventPublisher>,
+    min_interval: Duration,
+    shares: Mutex<Shares>,
+}
+
+impl LocationSharing {
+    pub fn new(chat: Arc<dyn ChatStore>, publisher: Arc<dyn EventPublisher>, min_interval: Duration) -> Self {
+        Self { chat, publisher, min_interval, shares: Mutex::new(Shares::default()) }
+    }
+
+    /// `location:share`: relays one position to the room's members.
+    pub async fn share(&self, actor: &Actor, input: PositionInput) -> DomainResult<Value> {
+        let room_id = valid_id("roomId", &input.room_id)?.to_owned();
+        let location = valid_location(Location { lat: input.lat, lng: input.lng })?;
+        if let Some(a) = input.accuracy
+            && (!a.is_finite() || !(0.0..=100_000.0).contains(&a)) {
+                return Err(DomainError::bad_request("accuracy must be 0-100000 metres"));
+            }
+        let now = Timestamp::now();
+        let live_until = match input.live_until.as_deref() {
+            None => None,
+            Some(text) => {
+                let until = Timestamp::parse_rfc3339(text).ok_or_else(|| DomainError::bad_request("liveUntil must be an RFC 3339 time"))?;
+                if until <= now || until.millis() - now.millis() > MAX_LIVE.as_millis() as i64 {
+                    return Err(DomainError::bad_request("liveUntil must be in the next 8 hours"));
+                }
+                Some(until)
+            }
+        };
+        let me = actor.identity.user_id.clone();
+        let context = self
+            .chat
+            .send_context(&room_id, &me)
+            .await?
+            .ok_or_else(|| DomainError::not_found("unknown room"))?;
+        if !context.member_ids.contains(&me) {
+            return Err(DomainError::forbidden("only members share their location in a room"));
+        }
+        {
+            let mut shares = self.shares.lock();
+            let key = (me.clone(), room_id.clone());
+            if let Some((end, _)) = shares.live.get(&key)
+                && *end <= now && live_until.is_none() {
+                    return Err(DomainError::conflict("live sharing in this room has ended"));
+                }
+            let at = Instant::now();
+            if let Some(last) = shares.last_sent.get(&me) {
+                let since = at.duration_since(*last);
+                if since < self.min_interval {
+                    return Err(DomainError::rate_limited((self.min_interval - since).as_millis().max(1) as u64));
+                }
+            }
+            shares.last_sent.insert(me.clone(), at);
+            if let Some(until) = live_until {
+                shares.live.insert(key, (until, context.member_ids.clone()));
+            }
+        }
+        let update = json!({
+            "roomId": room_id,
+            "userId": me,
+            "lat": location.lat,
+            "lng": location.lng,
+            "accuracy": input.accuracy,
+            "timestamp": now,
+            "liveUntil": live_until,
+        });
+        let rooms = context.member_ids.into_iter().map(Room::User).collect();
+        self.publisher.publish(Audience::Rooms(rooms), "location:update", update).await;
+        Ok(json!({ "liveUntil": live_until }))
+    }
+
+    /// `location:stop`: ends a live share now.
+    pub async fn stop(&self, actor: &Actor, room_id: &str) -> DomainResult<()> {
+        let room_id = valid_id("roomId", room_id)?;
+        let ended = self.shares.lock().live.remove(&(actor.identity.user_id.clone(), room_id.to_owned()));
+        if let Some((_, members)) = ended {
+            self.announce_stop(&actor.identity.user_id, room_id, members).await;
+        }
+        Ok(())
+    }
+
+    /// Ends the live shares whose time ran out (called by the tick task).
+    pub async fn expire(&self) {
+        let now = Timestamp::now();
+        let ended: Vec<((String, String), Vec<String>)> = {
+            let mut shares = self.shares.lock();
+            let due: Vec<(String, String)> = shares.live.iter().filter(|(_, (end, _))| *end <= now).map(|(k, _)| k.clone()).collect();
+            due.into_iter().filter_map(|k| shares.live.remove(&k).map(|(_, members)| (k, members))).collect()
+        };
+        for ((user, room), members) in ended {
+            self.announce_stop(&user, &room, members).await;
+        }
+        // The throttle only needs the last interval's entries.
+        let horizon = Instant::now().checked_sub(self.min_interval.max(Duration::from_secs(1)));
+        if let Some(h) = horizon {
+            self.shares.lock().last_sent.retain(|_, at| *at > h);
+        }
+    }
+
+    async fn announce_stop(&self, user: &str, room_id: &str, members: Vec<String>) {
+        let rooms = members.into_iter().map(Room::User).collect();
+        self.publisher
+            .publish(Audience::Rooms(rooms), "location:stopped", json!({ "roomId": room_id, "userId": user, "timestamp": Timestamp::now() }))
+            .await;
+    }
+}

@@ -1,0 +1,263 @@
+//! Notifications (PROTOCOL.md §8): stored first, then delivered live to every socket
+//! of the user; grouped when the same thing keeps happening ("alice and 3 others
+//! liked your video"); never for one's own actions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::error::{DomainError, DomainResult};
+use super::model::UserSummary;
+use super::time::Timestamp;
+use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier};
+use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::social_store::{NewNotification, NotificationRecord, NotificationStore};
+
+/// Largest page of the inbox.
+pub const MAX_PAGE: u32 = 100;
+/// Most ids one `notifications:read` may name.
+pub const MAX_READ_IDS: usize = 500;
+
+/// A notification as clients see it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<UserSummary>,
+    pub actor_count: i64,
+    pub subject: Option<Value>,
+    pub text: String,
+    pub data: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub read: bool,
+}
+
+impl NotificationView {
+    fn from_record(r: NotificationRecord) -> Self {
+        let text = match &r.actor {
+            None => r.phrase.clone(),
+            Some(actor) if r.actor_count > 1 => {
+                let others = r.actor_count - 1;
+                let noun = if others == 1 { "other" } else { "others" };
+                format!("{} and {others} {noun} {}", actor.username, r.phrase)
+            }
+            Some(actor) => format!("{} {}", actor.username, r.phrase),
+        };
+        let subject = match (&r.subject_kind, &r.subject_id) {
+            (Some(kind), Some(id)) => Some(json!({ "kind": kind, "id": id })),
+            _ => None,
+        };
+        Self {
+            id: r.id,
+            kind: r.kind,
+            actor: r.actor,
+            actor_count: r.actor_count,
+            subject,
+            text,
+            data: r.data,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            read: r.read,
+        }
+    }
+}
+
+/// A page of the inbox.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxPage {
+    pub notifications: Vec<NotificationView>,
+    pub has_more: bool,
+    pub unread_count: i64,
+    /// Pass as `before` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The notification service.
+pub struct NotificationService {
+    store: Arc<dyn NotificationStore>,
+    publisher: Arc<dyn EventPublisher>,
+    /// Repeats within this window fold into one notification.
+    group_window: Duration,
+}
+
+impl NotificationService {
+    pub fn new(store: Arc<dyn NotificationStore>, publisher: Arc<dyn EventPublisher>, group_window: Duration) -> Self {
+        Self { store, publisher, group_window }
+    }
+
+    /// `notifications:list` and `GET /api/notifications`.
+    pub async fn list(&self, user_id: &str, before: Option<&str>, limit: Option<i64>, unread_only: bool) -> DomainResult<InboxPage> {
+        let limit = match limit {
+            None => 20,
+            Some(l) if (1..=i64::from(MAX_PAGE)).contains(&l) => l as u32,
+            Some(_) => return Err(DomainError::bad_request(format!("limit must be 1-{MAX_PAGE}"))),
+        };
+        if let Some(c) = before {
+            let valid = c.split_once(':').is_some_and(|(at, id)| at.parse::<i64>().is_ok() && !id.is_empty() && id.len() <= 64);
+            if !valid {
+                return Err(DomainError::bad_request("before must be a cursor from an earlier page"));
+            }
+        }
+        let (records, has_more) = self.store.notifications(user_id, before, limit, unread_only).await?;
+        let next_cursor = if has_more { records.last().map(|r| format!("{}:{}", r.updated_at.millis(), r.id)) } else { None };
+        let unread_count = self.store.unread_count(user_id).await?;
+        Ok(InboxPage {
+            notifications: records.into_iter().map(NotificationView::from_record).collect(),
+            has_more,
+            unread_count,
+            next_cursor,
+        })
+    }
+
+    /// `notifications:read`: some ids, or all. The user's other sockets learn the new
+    /// unread count through `notifications:unread`.
+    pub async fn mark_read(&self, user_id: &str, ids: Option<Vec<String>>, all: bool, from: Option<&ConnectionId>) -> DomainResult<i64> {
+        let ids = match (ids, all) {
+            (_, true) => None,
+            (Some(ids), false) if !ids.is_empty() && ids.len() <= MAX_READ_IDS => {
+                if ids.iter().any(|i| i.is_empty() || i.len() > 64) {
+                    return Err(DomainError::bad_request("ids must be notification ids"));
+                }
+                Some(ids)
+            }
+            _ => return Err(DomainError::bad_request(format!("send ids (1-{MAX_READ_IDS}) or all: true"))),
+        };
+        let unread = self.store.mark_read(user_id, ids.as_deref(), Timestamp::now()).await?;
+        let room = Room::User(user_id.to_owned());
+        let audience = match from {
+            Some(conn) => Audience::RoomExcept(room, conn.clone()),
+            None => Audience::Room(room),
+        };
+        self.publisher.publish(audience, "notifications:unread", json!({ "unreadCount": unread })).await;
+        Ok(unread)
+    }
+
+    pub async fn unread_count(&self, user_id: &str) -> DomainResult<i64> {
+        Ok(self.store.unread_count(user_id).await?)
+    }
+
+    /// `system:announcement` to everyone online.
+    pub async fn announce(&self, message: &str, level: &str) -> DomainResult<Value> {
+        let message = super::text::trimmed_text("message", message, 2000)?;
+        if !["info", "warning", "critical"].contains(&level) {
+            return Err(DomainError::bad_request("level must be info, warning or critical"));
+        }
+        let announcement = json!({
+            "id": uuid::Uuid::now_v7().to_string(),
+            "message": message,
+            "level": level,
+            "createdAt": Timestamp::now(),
+        });
+        self.publisher.publish(Audience::Everyone, "system:announcement", announcement.clone()).await;
+        Ok(announcement)
+    }
+}
+
+#[async_trait]
+impl Notifier for NotificationService {
+    async fn notify(&self, draft: NotificationDraft) -> DomainResult<()> {
+        if draft.actor.as_deref() == Some(draft.recipient.as_str()) {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let record = self
+            .store
+            .store_notification(&NewNotification {
+                id: uuid::Uuid::now_v7().to_string(),
+                user_id: draft.recipient.clone(),
+                kind: draft.kind.as_str().to_owned(),
+                actor_id: draft.actor,
+                subject_kind: draft.subject.as_ref().map(|s| s.kind.clone()),
+                subject_id: draft.subject.map(|s| s.id),
+                phrase: draft.text,
+                data: draft.data,
+                group_key: draft.group_key,
+                window_start: now.plus_millis(-(self.group_window.as_millis() as i64)),
+                at: now,
+            })
+            .await?;
+        let unread = self.store.unread_count(&draft.recipient).await?;
+        self.publisher
+            .publish(
+                Audience::Room(Room::User(draft.recipient)),
+                "notification:new",
+                json!({ "notification": NotificationView::from_record(record), "unreadCount": unread }),
+            )
+            .await;
+        Ok(())
+    }
+}
+
+/// Sends a draft without making the caller wait; failures are logged.
+pub fn notify_in_background(notifier: &Arc<dyn Notifier>, draft: NotificationDraft) {
+    let notifier = notifier.clone();
+    tokio::spawn(async move {
+        let kind = draft.kind;
+        if let Err(e) = notifier.notify(draft).await {
+            tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
+        }
+    });
+}
+
+/// The `@username` mentions of a text, without duplicates, at most 20.
+pub fn mentions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices('@') {
+        // A mention starts a word: "mail@host" is not one.
+        if text[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric()) {
+            continue;
+        }
+        let name: String = text[i + 1..].chars().take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')).take(64).collect();
+        let name = name.trim_end_matches(['.', '-']).to_owned();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+        if out.len() == 20 {
+            break;
+        }
+    }
+    out
+}
+
+/// Kind for the server API (`type` field); `None` for unknown names.
+pub fn parse_kind(s: &str) -> Option<NotificationKind> {
+    NotificationKind::parse(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_words_starting_with_at() {
+        assert_eq!(mentions("hi @bob and @alice.smith, not mail@host; @bob again."), ["bob", "alice.smith"]);
+        assert!(mentions("no mentions @ all").is_empty());
+    }
+
+    #[test]
+    fn grouped_text_names_the_latest_actor_and_counts_the_others() {
+        let record = |count| NotificationRecord {
+            id: "n".into(),
+            kind: "like".into(),
+            actor: Some(UserSummary::unknown("alice")),
+            actor_count: count,
+            subject_kind: Some("content".into()),
+            subject_id: Some("v".into()),
+            phrase: "liked your video".into(),
+            data: Value::Null,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            read: false,
+        };
+        assert_eq!(NotificationView::from_record(record(1)).text, "alice liked your video");
+        assert_eq!(NotificationView::from_record(record(2)).text, "alice and 1 other liked your video");
+        assert_eq!(NotificationView::from_record(record(4)).text, "alice and 3 others liked your video");
+    }
+}

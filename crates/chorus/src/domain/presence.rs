@@ -1,0 +1,177 @@
+//! Presence (PROTOCOL.md §6): online while any socket is connected; offline only after
+//! the last one closed and the grace period passed with no reconnect; `invisible`
+//! reads as offline to others; only followers and chat partners may watch.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use super::error::{DomainError, DomainResult};
+use super::text::valid_id;
+use super::time::Timestamp;
+use crate::ports::cluster::{PresenceState, PresenceStatus, SessionRegistry};
+use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::social_store::{LastSeenStore, Relationships};
+
+/// Most users one subscription call may name.
+pub const MAX_SUBSCRIBE: usize = 500;
+/// Most users one connection may watch in all.
+pub const MAX_WATCHED_PER_CONNECTION: usize = 2000;
+
+/// The presence service.
+pub struct PresenceService {
+    state: Arc<dyn PresenceState>,
+    sessions: Arc<dyn SessionRegistry>,
+    last_seen: Arc<dyn LastSeenStore>,
+    visibility: Arc<dyn Relationships>,
+    publisher: Arc<dyn EventPublisher>,
+    grace: Duration,
+    /// Users each connection watches (for the cap and for cleanup).
+    watching: Mutex<HashMap<ConnectionId, HashSet<String>>>,
+}
+
+impl PresenceService {
+    pub fn new(
+        state: Arc<dyn PresenceState>,
+        sessions: Arc<dyn SessionRegistry>,
+        last_seen: Arc<dyn LastSeenStore>,
+        visibility: Arc<dyn Relationships>,
+        publisher: Arc<dyn EventPublisher>,
+        grace: Duration,
+    ) -> Self {
+        Self { state, sessions, last_seen, visibility, publisher, grace, watching: Mutex::new(HashMap::new()) }
+    }
+
+    /// A socket of the user connected.
+    pub async fn connected(&self, user_id: &str, connection: &ConnectionId) {
+        self.sessions.session_opened(user_id, connection);
+        if self.state.came_online(user_id) {
+            self.announce(user_id, Some(PresenceStatus::Online), None).await;
+        }
+    }
+
+    /// A socket closed; the last one starts the grace period.
+    pub fn disconnected(&self, user_id: &str, connection: &ConnectionId) {
+        self.watching.lock().remove(connection);
+        if self.sessions.session_closed(user_id, connection) == 0 {
+            let deadline = Timestamp::now().plus_millis(self.grace.as_millis() as i64);
+            self.state.start_grace(user_id, deadline.millis());
+        }
+    }
+
+    /// Turns users whose grace ended offline (called by the tick task).
+    pub async fn expire_grace(&self) {
+        let now = Timestamp::now();
+        for user in self.state.due_offline(now.millis()) {
+            if self.sessions.sessions_of(&user) > 0 {
+                // Reconnected on another path between the checks: still online.
+                self.state.came_online(&user);
+                continue;
+            }
+            if let Err(e) = self.last_seen.set_last_seen(&user, now).await {
+                tracing::warn!(error = %e, "last seen not stored");
+            }
+            self.announce(&user, None, Some(now)).await;
+        }
+    }
+
+    /// `presence:set`.
+    pub async fn set_status(&self, user_id: &str, status: &str) -> DomainResult<Value> {
+        let status: PresenceStatus = serde_json::from_value(Value::String(status.to_owned()))
+            .map_err(|_| DomainError::bad_request("status must be online, away, busy or invisible"))?;
+        let previous = self.state.set_status(user_id, status).ok_or_else(|| DomainError::conflict("you are not online"))?;
+        if previous != status {
+            self.announce(user_id, Some(status), None).await;
+        }
+        Ok(json!({ "status": status }))
+    }
+
+    /// `presence:subscribe`: current statuses; updates follow for the visible ones.
+    pub async fn subscribe(&self, watcher: &str, connection: &ConnectionId, user_ids: &[String]) -> DomainResult<Value> {
+        if user_ids.len() > MAX_SUBSCRIBE {
+            return Err(DomainError::bad_request(format!("at most {MAX_SUBSCRIBE} userIds per call")));
+        }
+        for id in user_ids {
+            valid_id("userIds", id)?;
+        }
+        let already = self.watching.lock().get(connection).map_or(0, HashSet::len);
+        if already + user_ids.len() > MAX_WATCHED_PER_CONNECTION {
+            return Err(DomainError::conflict(format!("a connection may watch at most {MAX_WATCHED_PER_CONNECTION} users")));
+        }
+        let mut statuses = serde_json::Map::new();
+        for target in user_ids {
+            let visible = target == watcher || self.visibility.may_watch(watcher, target).await?;
+            let entry = if visible {
+                self.publisher.join(connection, Room::Presence(target.clone()));
+                self.watching.lock().entry(connection.clone()).or_default().insert(target.clone());
+                self.view_of(target).await?
+            } else {
+                json!({ "status": "offline", "lastSeen": null })
+            };
+            statuses.insert(target.clone(), entry);
+        }
+        Ok(json!({ "statuses": statuses }))
+    }
+
+    /// `presence:unsubscribe`.
+    pub fn unsubscribe(&self, connection: &ConnectionId, user_ids: &[String]) -> DomainResult<()> {
+        if user_ids.len() > MAX_SUBSCRIBE {
+            return Err(DomainError::bad_request(format!("at most {MAX_SUBSCRIBE} userIds per call")));
+        }
+        for id in user_ids {
+            valid_id("userIds", id)?;
+        }
+        let mut watching = self.watching.lock();
+        for target in user_ids {
+            if let Some(set) = watching.get_mut(connection) {
+                set.remove(target);
+            }
+            self.publisher.leave(connection, Room::Presence(target.clone()));
+        }
+        Ok(())
+    }
+
+    /// Online users (for server stats).
+    pub fn online_count(&self) -> usize {
+        self.state.online_count()
+    }
+
+    /// How others see a user: invisible reads as offline.
+    async fn view_of(&self, user_id: &str) -> DomainResult<Value> {
+        let shown = match self.state.status(user_id) {
+            Some(PresenceStatus::Invisible) | None => None,
+            Some(s) => Some(s),
+        };
+        let last_seen = match shown {
+            Some(_) => None,
+            None => self.last_seen.last_seen(user_id).await?,
+        };
+        Ok(json!({ "status": status_text(shown), "lastSeen": last_seen }))
+    }
+
+    async fn announce(&self, user_id: &str, status: Option<PresenceStatus>, last_seen: Option<Timestamp>) {
+        let shown = match status {
+            Some(PresenceStatus::Invisible) => None,
+            other => other,
+        };
+        self.publisher
+            .publish(
+                Audience::Room(Room::Presence(user_id.to_owned())),
+                "presence:update",
+                json!({ "userId": user_id, "status": status_text(shown), "lastSeen": last_seen }),
+            )
+            .await;
+    }
+}
+
+fn status_text(status: Option<PresenceStatus>) -> &'static str {
+    match status {
+        None | Some(PresenceStatus::Invisible) => "offline",
+        Some(PresenceStatus::Online) => "online",
+        Some(PresenceStatus::Away) => "away",
+        Some(PresenceStatus::Busy) => "busy",
+    }
+}

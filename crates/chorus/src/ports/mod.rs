@@ -1,0 +1,14 @@
+//! Traits the domain needs from the outside world. Adapters implement them; services
+//! hold them as `Arc<dyn ...>` so one node and many nodes differ only in adapters.
+
+pub mod chat_members;
+pub mod chat_store;
+pub mod collab_store;
+pub mod cluster;
+pub mod limits;
+pub mod live_store;
+pub mod notify;
+pub mod publisher;
+pub mod sanctions_store;
+pub mod social_store;
+pub mod store;

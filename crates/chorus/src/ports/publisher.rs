@@ -1,0 +1,80 @@
+//! Delivery of server events to connected clients. The only place that turns domain
+//! audiences into room names is the publisher adapter (PROTOCOL.md §3).
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// An opaque id of one client connection (the Socket.IO socket id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionId(pub String);
+
+/// The rooms of PROTOCOL.md §3, plus the ranking rooms Chorus adds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Room {
+    User(String),
+    Content(String),
+    Stream(String),
+    Chat(String),
+    Feed(String),
+    Collab(String),
+    Battle(String),
+    /// Watchers of one user's presence.
+    Presence(String),
+    /// Subscribers of one ranking scope and list length.
+    Ranking { scope: String, limit: u32 },
+}
+
+impl Room {
+    /// Parses a room name of PROTOCOL.md §3 (the server API names rooms this way).
+    pub fn parse(name: &str) -> Option<Self> {
+        let (kind, id) = name.split_once(':')?;
+        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return None;
+        }
+        let id = id.to_owned();
+        Some(match kind {
+            "user" => Self::User(id),
+            "content" => Self::Content(id),
+            "stream" => Self::Stream(id),
+            "chat" => Self::Chat(id),
+            "feed" => Self::Feed(id),
+            "collab" => Self::Collab(id),
+            "battle" => Self::Battle(id),
+            _ => return None,
+        })
+    }
+}
+
+/// Who receives an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Room(Room),
+    /// Several rooms at once: a connection in more than one of them gets the event once.
+    Rooms(Vec<Room>),
+    /// A room except one connection (typing indicators are not echoed to the sender).
+    RoomExcept(Room, ConnectionId),
+    /// One connection.
+    Connection(ConnectionId),
+    /// Every connected client.
+    Everyone,
+}
+
+/// Sends events; serializes each payload once whatever the number of receivers.
+/// Awaiting `publish` keeps the order of one caller's events.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    async fn publish(&self, to: Audience, event: &str, payload: Value);
+    /// Adds a connection to a room (after the domain authorized it).
+    fn join(&self, connection: &ConnectionId, room: Room);
+    fn leave(&self, connection: &ConnectionId, room: Room);
+    /// Number of connections in a room.
+    fn room_size(&self, room: &Room) -> usize;
+    /// Closes one connection.
+    fn disconnect(&self, connection: &ConnectionId);
+    /// Closes every connection in a room (a banned user's `user:` room).
+    async fn disconnect_room(&self, room: &Room);
+    /// Number of connected sockets.
+    fn connection_count(&self) -> usize;
+    /// Number of non-empty rooms.
+    fn room_count(&self) -> usize;
+}

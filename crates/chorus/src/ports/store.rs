@@ -1,0 +1,130 @@
+//! Durable storage of users, content, interactions and comments.
+
+use async_trait::async_trait;
+
+use crate::domain::model::{
+    Comment, CommentPage, CommentPaging, ContentAnalytics, ContentItem, Counts, ProgressReport, RankedItem,
+    RankingScope, UserSummary,
+};
+use crate::domain::time::Timestamp;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or timed out: the caller may retry.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a broken database.
+    #[error("store failure: {0}")]
+    Failure(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A profile written by the server API or taken from token claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    pub id: String,
+    pub username: Option<String>,
+    pub avatar: Option<String>,
+    pub verified: Option<bool>,
+    /// True for the server API (authoritative); false for token claims, which only
+    /// create a profile or fill what it lacks.
+    pub authoritative: bool,
+}
+
+/// Content registration by the app backend or by a creator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentRegistration {
+    pub id: String,
+    pub content_type: String,
+    pub owner_id: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The outcome of setting a like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LikeOutcome {
+    /// False when the like already had the requested state (idempotent no-op).
+    pub changed: bool,
+    pub is_liked: bool,
+    pub counts: Counts,
+}
+
+/// The outcome of recording a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewOutcome {
+    /// False when this viewer was already counted within the window.
+    pub counted: bool,
+    pub counts: Counts,
+}
+
+/// A new comment to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub id: String,
+    pub content_id: String,
+    pub parent_id: Option<String>,
+    pub author_id: String,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// The outcome of a reaction change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionOutcome {
+    pub reacted: bool,
+    pub count: i64,
+}
+
+/// Users and profiles.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates or updates a profile; `None` fields keep their stored value.
+    async fn upsert_profile(&self, profile: &ProfileUpdate) -> StoreResult<UserSummary>;
+    async fn user(&self, id: &str) -> StoreResult<Option<UserSummary>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserSummary>>;
+}
+
+/// Content items, their counters, likes, views, shares, comments and analytics.
+#[async_trait]
+pub trait ContentStore: Send + Sync {
+    /// Registers an item (type, owner, title), creating it if needed.
+    async fn register_content(&self, reg: &ContentRegistration) -> StoreResult<ContentItem>;
+    /// Returns the item, creating an ownerless one of `default_type` when it is unknown.
+    async fn ensure_content(&self, id: &str, default_type: &str) -> StoreResult<ContentItem>;
+    async fn content(&self, id: &str) -> StoreResult<Option<ContentItem>>;
+    async fn counts(&self, id: &str) -> StoreResult<Counts>;
+    async fn is_liked(&self, content_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// Sets (`Some`) or toggles (`None`) the like of `user_id` on `content_id`, decided
+    /// inside the write so concurrent toggles never both see the old state.
+    async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp)
+    -> StoreResult<LikeOutcome>;
+    /// Counts a view unless this viewer was counted after `window_start`.
+    async fn record_view(
+        &self,
+        content_id: &str,
+        viewer_key: &str,
+        at: Timestamp,
+        window_start: Timestamp,
+    ) -> StoreResult<ViewOutcome>;
+    async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp)
+    -> StoreResult<Counts>;
+    /// Stores a comment and returns it with the new counters.
+    async fn insert_comment(&self, comment: &NewComment) -> StoreResult<(Comment, Counts)>;
+    /// A comment that is not deleted.
+    async fn comment(&self, id: &str) -> StoreResult<Option<Comment>>;
+    async fn edit_comment(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<Comment>>;
+    /// Soft-deletes a comment; returns the new counters, or `None` if it was not there.
+    async fn delete_comment(&self, id: &str, at: Timestamp) -> StoreResult<Option<Counts>>;
+    /// Top-level comments (or the replies of `parent_id`), newest first.
+    async fn comments(&self, content_id: &str, parent_id: Option<&str>, paging: &CommentPaging)
+    -> StoreResult<CommentPage>;
+    async fn set_comment_reaction(&self, comment_id: &str, user_id: &str, emoji: &str, on: Option<bool>, at: Timestamp)
+    -> StoreResult<ReactionOutcome>;
+    async fn record_progress(&self, report: &ProgressReport) -> StoreResult<()>;
+    /// Aggregates of views and watch progress.
+    async fn analytics(&self, content_id: &str) -> StoreResult<ContentAnalytics>;
+    /// The most liked items of a scope.
+    async fn top_content(&self, scope: &RankingScope, limit: u32) -> StoreResult<Vec<RankedItem>>;
+}

@@ -1,0 +1,58 @@
+//! The state every door shares: settings, the token verifier and the services.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use socketioxide::SocketIo;
+
+use crate::auth::jwt::TokenVerifier;
+use crate::auth::secret::Secret;
+use crate::config::Settings;
+use crate::domain::calls::CallService;
+use crate::domain::chat::ChatService;
+use crate::domain::collab::CollabService;
+use crate::domain::content::ContentService;
+use crate::domain::live_counts::LiveCounts;
+use crate::domain::follows::FollowService;
+use crate::domain::notifications::NotificationService;
+use crate::domain::presence::PresenceService;
+use crate::domain::rankings::Rankings;
+use crate::domain::users::UserDirectory;
+use crate::ports::cluster::SessionRegistry;
+use crate::ports::limits::RateLimiter;
+use crate::ports::publisher::EventPublisher;
+use crate::transport::socket::expiry::SessionExpiry;
+
+/// Shared by the socket handlers, the REST routes and the background tasks.
+pub struct AppState {
+    pub settings: Settings,
+    pub verifier: TokenVerifier,
+    /// Bearer key of the server API; `None` turns the server API off.
+    pub server_key: Option<Secret>,
+    pub users: Arc<UserDirectory>,
+    pub content: Arc<ContentService>,
+    pub chat: Arc<ChatService>,
+    pub collab: Arc<CollabService>,
+    pub calls: Arc<CallService>,
+    /// Live streams: streams, stream chat, wallets, gifts, battles (PROTOCOL.md §9).
+    pub streams: Arc<crate::domain::live::Live>,
+    /// The moderation pipeline, for every surface that shows user text.
+    pub moderation: Arc<crate::domain::moderation::Moderation>,
+    pub rankings: Arc<Rankings>,
+    pub live: Arc<LiveCounts>,
+    pub sessions: Arc<dyn SessionRegistry>,
+    pub limits: Arc<dyn RateLimiter>,
+    pub sanctions: Arc<crate::domain::sanctions::AccountSanctions>,
+    pub notifications: Arc<NotificationService>,
+    pub follows: Arc<FollowService>,
+    pub presence: Arc<PresenceService>,
+    pub location: Arc<crate::domain::location::LocationSharing>,
+    pub publisher: Arc<dyn EventPublisher>,
+    pub expiry: SessionExpiry,
+    pub io: SocketIo,
+    /// True once the server accepts connections; false again while shutting down.
+    pub ready: AtomicBool,
+}
+
+/// Handle passed to every handler.
+pub type App = Arc<AppState>;

@@ -1,0 +1,45 @@
+//! Logging and metrics set-up. Log lines never carry tokens: the HTTP trace layer
+//! logs paths without query strings, and no handler logs credentials.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide metrics recorder (once; later calls reuse it).
+pub fn install_metrics() {
+    METRICS.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            None
+        }
+    });
+}
+
+/// The Prometheus text of every metric.
+pub fn render_metrics() -> String {
+    METRICS.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Libraries that see raw handshakes, headers or frames (and so tokens) at debug or
+/// trace level. Their level is capped whatever `RUST_LOG` asks for.
+const CREDENTIAL_SEEING: &[&str] = &["tungstenite", "tokio_tungstenite", "hyper", "hyper_util", "h2", "engineioxide", "socketioxide", "axum", "tower_http"];
+
+/// Installs the log subscriber: `RUST_LOG` filters, `json` or `text` lines on stderr.
+pub fn init_logging(format: &str) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    for target in CREDENTIAL_SEEING {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    // Logs go to stderr: stdout carries command output (`chorus token`).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
+    let result = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    if result.is_err() {
+        // Already installed (tests start several servers in one process).
+    }
+}

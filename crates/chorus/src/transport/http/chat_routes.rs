@@ -1,0 +1,62 @@
+//! Chat REST routes (PROTOCOL.md §7): the same service calls as the `chat:*` socket
+//! commands, so the same rules, effects and broadcasts.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::envelope::{ApiError, ApiResult, created, ok};
+use super::extract::{AuthUser, Body};
+use crate::domain::chat::model::RoomRequest;
+use crate::domain::error::DomainError;
+use crate::state::App;
+
+/// The `/api/chat/…` routes.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/chat/rooms", post(create_room).get(list_rooms))
+        .route("/api/chat/rooms/{id}/messages", get(history))
+        .route("/api/chat/rooms/{id}/members", post(add_members))
+        .route("/api/chat/rooms/{id}/members/me", delete(leave_room))
+}
+
+/// `201` with the new room, or `200` with the direct room the pair already had.
+async fn create_room(State(app): State<App>, user: AuthUser, Body(body): Body<RoomRequest>) -> ApiResult<Value> {
+    let outcome = app.chat.create_room(&user.actor(), &body).await?;
+    let room = json!(outcome.room);
+    Ok(if outcome.created { created(room) } else { ok(room) })
+}
+
+async fn list_rooms(State(app): State<App>, user: AuthUser) -> ApiResult<Value> {
+    let rooms = app.chat.rooms(&user.actor()).await?;
+    Ok(ok(json!({ "rooms": rooms })))
+}
+
+async fn history(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Value> {
+    let limit = q
+        .get("limit")
+        .map(|v| v.parse::<i64>().map_err(|_| ApiError(DomainError::bad_request("limit must be an integer"))))
+        .transpose()?;
+    let page = app.chat.history(&user.actor(), &id, q.get("before").map(String::as_str), limit).await?;
+    Ok(ok(json!(page)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MembersBody {
+    user_ids: Vec<String>,
+}
+
+async fn add_members(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Body(body): Body<MembersBody>) -> ApiResult<Value> {
+    let room = app.chat.add_members(&user.actor(), &id, &body.user_ids).await?;
+    Ok(ok(json!(room)))
+}
+
+async fn leave_room(State(app): State<App>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Value> {
+    app.chat.leave_room(&user.actor(), &id).await?;
+    Ok(ok(json!({})))
+}

@@ -1,0 +1,100 @@
+//! Request extractors: the calling user (JWT), the app backend (server key), and a
+//! JSON body whose rejections come back in the envelope.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::envelope::ApiError;
+use crate::auth::secret::keys_match;
+use crate::domain::content::Actor;
+use crate::domain::error::DomainError;
+use crate::domain::model::Identity;
+use crate::state::App;
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+/// A user authenticated by `Authorization: Bearer <jwt>`.
+pub struct AuthUser(pub Arc<Identity>);
+
+impl AuthUser {
+    /// The actor of a REST call (no socket).
+    pub fn actor(&self) -> Actor {
+        Actor { identity: self.0.clone(), connection: None }
+    }
+}
+
+impl FromRequestParts<App> for AuthUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| ApiError(DomainError::unauthorized("auth_missing: send Authorization: Bearer <token>")))?;
+        let who = app
+            .verifier
+            .verify(token)
+            .map_err(|r| ApiError(DomainError::unauthorized(format!("{}: token refused", r.code()))))?;
+        if let Some(code) = app.sanctions.refusal(&who) {
+            return Err(ApiError(match code {
+                "banned" => DomainError::forbidden("banned"),
+                _ => DomainError::unauthorized(format!("{code}: token revoked")),
+            }));
+        }
+        if let Err(e) = app.users.remember_claims(&who).await {
+            tracing::warn!(user = %who.user_id, error = %e, "could not store token profile");
+        }
+        Ok(Self(Arc::new(who)))
+    }
+}
+
+/// A user if a token is present and valid; guests otherwise (views allow guests).
+pub struct MaybeUser(pub Option<Arc<Identity>>);
+
+impl FromRequestParts<App> for MaybeUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if bearer(parts).is_none() {
+            return Ok(Self(None));
+        }
+        AuthUser::from_request_parts(parts, app).await.map(|u| Self(Some(u.0)))
+    }
+}
+
+/// The app backend, authenticated by the server key. A user token never passes.
+pub struct ServerCaller;
+
+impl FromRequestParts<App> for ServerCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(key) = &app.server_key else {
+            return Err(ApiError(DomainError::unavailable("the server API is off: configure a server key")));
+        };
+        match bearer(parts) {
+            Some(presented) if keys_match(presented, key) => Ok(Self),
+            Some(_) => Err(ApiError(DomainError::forbidden("not the server key"))),
+            None => Err(ApiError(DomainError::unauthorized("send Authorization: Bearer <server key>"))),
+        }
+    }
+}
+
+/// A JSON body; malformed or mistyped bodies are `bad_request` in the envelope.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<App> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, app).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::BytesRejection(e)) => Err(ApiError(DomainError::payload_too_large(e.body_text()))),
+            Err(e) => Err(ApiError(DomainError::bad_request(e.body_text()))),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Connection set-up: authentication in a connect middleware (it runs before the
+//! CONNECT ack, so the command handlers registered here exist before the client can
+//! emit anything), then `session:ready` once connected.
+
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde::Deserialize;
+use serde_json::json;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+
+use super::router;
+use crate::auth::jwt::TokenRefusal;
+use crate::domain::model::Identity;
+use crate::domain::time::Timestamp;
+use crate::ports::publisher::ConnectionId;
+use crate::state::App;
+
+/// The handshake `auth` object.
+#[derive(Debug, Default, Deserialize)]
+pub struct HandshakeAuth {
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// Who a socket speaks for (replaced by `auth:refresh`), and where it comes from.
+#[derive(Clone)]
+pub struct Session {
+    identity: Arc<RwLock<Arc<Identity>>>,
+    /// The peer address, counted against the per-address cap.
+    pub ip: Option<String>,
+    /// Commands refused for rate in the current minute (sustained abuse disconnects).
+    pub strikes: Arc<SessionStrikes>,
+    /// `true` once the socket has closed. Commands hold it for reading while they run and
+    /// the disconnect handler takes it for writing: the connection's state (viewers,
+    /// rooms, subscriptions) is released only after the last command that could add to
+    /// it, and commands that arrive later are refused.
+    pub(crate) closed: Arc<tokio::sync::RwLock<bool>>,
+}
+
+impl Session {
+    pub fn identity(&self) -> Arc<Identity> {
+        self.identity.read().clone()
+    }
+
+    /// Replaces the identity after a successful `auth:refresh`.
+    pub fn replace_identity(&self, identity: Identity) {
+        *self.identity.write() = Arc::new(identity);
+    }
+}
+
+/// Rate refusals of one socket within a sliding minute.
+#[derive(Default)]
+pub struct SessionStrikes {
+    window: parking_lot::Mutex<(Option<std::time::Instant>, u32)>,
+}
+
+impl SessionStrikes {
+    /// Records a refusal; returns the refusals in the current minute.
+    pub fn strike(&self) -> u32 {
+        let now = std::time::Instant::now();
+        let mut w = self.window.lock();
+        match w.0 {
+            Some(start) if now.duration_since(start) < std::time::Duration::from_secs(60) => w.1 += 1,
+            _ => *w = (Some(now), 1),
+        }
+        w.1
+    }
+}
+
+/// A refused connection: becomes `connect_error` with `message: "unauthorized"` and
+/// `data.code` (the vendored parser writes this JSON object as the packet payload).
+#[derive(Debug)]
+pub struct Refusal(pub &'static str);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", json!({ "message": "unauthorized", "data": { "code": self.0 } }))
+    }
+}
+
+/// Registers the default namespace.
+pub fn register(io: &SocketIo, app: App) {
+    let on_connect = {
+        let app = app.clone();
+        move |s: SocketRef| {
+            let app = app.clone();
+            async move { session_started(app, s).await }
+        }
+    };
+    let authenticate = move |s: SocketRef, TryData(auth): TryData<Option<HandshakeAuth>>| {
+        let app = app.clone();
+        async move { authenticate(app, s, auth.ok().flatten().unwrap_or_default()).await }
+    };
+    io.ns("/", on_connect.with(authenticate));
+}
+
+/// The token, from `auth.token`, then `Authorization: Bearer`, then `?token=`.
+fn presented_token(s: &SocketRef, auth: &HandshakeAuth) -> Option<String> {
+    if let Some(t) = auth.token.as_ref().filter(|t| !t.is_empty()) {
+        return Some(t.clone());
+    }
+    let parts = s.req_parts();
+    if let Some(h) = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
+            return Some(t.trim().to_owned());
+        }
+    parts.uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "token")
+            .map(|(_, v)| percent_decode(v))
+    })
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The peer address of the handshake request.
+fn peer_ip(s: &SocketRef) -> Option<String> {
+    s.req_parts()
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+}
+
+/// Connection rates and caps (PROTOCOL.md §1 `too_many_connections`).
+fn admit(app: &App, user_id: &str, ip: Option<&str>) -> Result<(), Refusal> {
+    use crate::ports::limits::LimitClass;
+    let settings = &app.settings;
+    if let Some(ip) = ip
+        && app.limits.check(LimitClass::ConnectIp, ip).is_err() {
+            return Err(Refusal("too_many_connections"));
+        }
+    if app.limits.check(LimitClass::ConnectUser, user_id).is_err() {
+        return Err(Refusal("too_many_connections"));
+    }
+    if settings.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id) >= settings.max_sockets_per_user {
+        return Err(Refusal("too_many_connections"));
+    }
+    Ok(())
+}
+
+async fn authenticate(app: App, s: SocketRef, auth: HandshakeAuth) -> Result<(), Refusal> {
+    let identity = match presented_token(&s, &auth) {
+        Some(token) => app.verifier.verify(&token).map_err(|r| Refusal(r.code()))?,
+        None if app.settings.allow_guests => Identity {
+            user_id: format!("guest-{}", s.id),
+            username: None,
+            avatar: None,
+            verified: false,
+            roles: Vec::new(),
+            expires_at: i64::MAX,
+            guest: true,
+            issued_at: None,
+        },
+        None => return Err(Refusal(TokenRefusal::Missing.code())),
+    };
+    if let Some(code) = app.sanctions.refusal(&identity) {
+        return Err(Refusal(code));
+    }
+    let ip = peer_ip(&s);
+    admit(&app, &identity.user_id, ip.as_deref())?;
+    if let Some(ip) = &ip {
+        let held = app.sessions.address_opened(ip);
+        if app.settings.max_sockets_per_ip > 0 && held > app.settings.max_sockets_per_ip {
+            app.sessions.address_closed(ip);
+            return Err(Refusal("too_many_connections"));
+        }
+    }
+    if !identity.guest
+        && let Err(e) = app.users.remember_claims(&identity).await
+    {
+        tracing::warn!(user = %identity.user_id, error = %e, "could not store token profile");
+    }
+    s.join(format!("user:{}", identity.user_id));
+    s.extensions.insert(Session { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed: Arc::default() });
+    router::install(&app, &s);
+    Ok(())
+}
+
+async fn session_started(app: App, s: SocketRef) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        tracing::error!(sid = %s.id, "connected socket has no session");
+        return;
+    };
+    let who = session.identity();
+    let connection = ConnectionId(s.id.to_string());
+    app.presence.connected(&who.user_id, &connection).await;
+    if !who.guest {
+        // The verifier accepted the token within the leeway; close at the same bound.
+        app.expiry.schedule(s.id, who.expires_at.saturating_add(app.settings.jwt_leeway_secs.min(30) as i64));
+    }
+    metrics::gauge!("chorus_connected_sockets").increment(1.0);
+    let unread = if who.guest {
+        0
+    } else {
+        app.notifications.unread_count(&who.user_id).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "unread count unavailable at connect");
+            0
+        })
+    };
+    let ready = json!({
+        "userId": who.user_id,
+        "sid": s.id.to_string(),
+        "serverTime": Timestamp::now(),
+        "recovered": false,
+        "unreadNotifications": unread,
+    });
+    if let Err(e) = s.emit("session:ready", &ready) {
+        tracing::debug!(sid = %s.id, error = %e, "session:ready not delivered");
+    }
+}

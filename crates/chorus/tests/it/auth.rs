@@ -1,0 +1,73 @@
+//! Authentication at connect time (PROTOCOL.md §1).
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{SECRET, TestSocket, spawn_app, token_for};
+
+#[tokio::test]
+async fn a_token_in_auth_connects_joins_the_user_room_and_gets_session_ready() {
+    let app = spawn_app().await;
+    let mut alice = app.socket("alice").await;
+    let ready = alice.expect("session:ready", |_| true).await;
+    assert_eq!(ready["userId"], "alice");
+    assert_eq!(ready["sid"], json!(alice.sid));
+    assert_eq!(ready["recovered"], json!(false));
+    assert_eq!(ready["unreadNotifications"], json!(0));
+    assert!(ready["serverTime"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // The user room: the server API reaches the socket through user:alice.
+    let (status, _) = app
+        .rest(reqwest::Method::POST, "/api/server/emit", Some(crate::support::SERVER_KEY), Some(json!({"to": {"userId": "alice"}, "event": "hello", "data": {"n": 1}})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(alice.expect("hello", |_| true).await, json!({"n": 1}));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bearer_header_or_a_query_token_also_authenticates() {
+    let app = spawn_app().await;
+    let header = TestSocket::connect(app.addr, None, "", Some(("authorization", format!("Bearer {}", token_for("hdr", 60))))).await;
+    assert!(header.is_ok(), "bearer header refused: {:?}", header.err());
+    let query = TestSocket::connect(app.addr, None, &format!("&token={}", token_for("qry", 60)), None).await;
+    let mut query = query.expect("query token accepted");
+    assert_eq!(query.expect("session:ready", |_| true).await["userId"], "qry");
+    app.stop().await;
+}
+
+async fn refusal_code(app: &crate::support::TestApp, auth: serde_json::Value) -> String {
+    let refused = TestSocket::connect(app.addr, Some(auth), "", None).await.err().expect("connection should be refused");
+    assert_eq!(refused.message, "unauthorized");
+    refused.data["code"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn refusals_carry_the_protocol_codes() {
+    let app = spawn_app().await;
+    assert_eq!(refusal_code(&app, json!({})).await, "auth_missing");
+    assert_eq!(refusal_code(&app, json!({"token": "not-a-jwt"})).await, "auth_invalid");
+    let wrong_key = chorus::auth::jwt::issue_token(&chorus::auth::secret::Secret::new("other-secret"), "mallory", None, 60).unwrap();
+    assert_eq!(refusal_code(&app, json!({"token": wrong_key})).await, "auth_invalid");
+    // {"alg":"none"} with a valid-looking body and no signature.
+    let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.";
+    assert_eq!(refusal_code(&app, json!({"token": none})).await, "auth_invalid");
+    assert_eq!(refusal_code(&app, json!({"token": token_for("late", -60)})).await, "auth_expired");
+    assert_ne!(SECRET, "other-secret");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_when_its_token_expires_unless_refreshed() {
+    let app = spawn_app().await;
+    let short = TestSocket::connect(app.addr, Some(json!({"token": token_for("brief", 2)})), "", None).await.expect("connect");
+    let kept = TestSocket::connect(app.addr, Some(json!({"token": token_for("kept", 2)})), "", None).await.expect("connect");
+    let ack = kept.ok("auth:refresh", json!({"token": token_for("kept", 3600)})).await;
+    assert!(ack["expiresAt"].is_string());
+    // A refresh token for another user is refused.
+    assert_eq!(kept.err("auth:refresh", json!({"token": token_for("someone-else", 3600)})).await, "forbidden");
+    assert!(short.closed_within(Duration::from_secs(6)).await, "expired socket still open");
+    assert!(!kept.closed_within(Duration::from_millis(500)).await, "refreshed socket was closed");
+    kept.ok("content:join", json!({"contentId": "still-here"})).await;
+    app.stop().await;
+}

@@ -1,0 +1,121 @@
+//! Rate limits and connection caps.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{TestSocket, spawn_app_with, token_for};
+use chorus::adapters::memory_limits::Rate;
+
+#[tokio::test]
+async fn a_user_over_the_like_rate_gets_rate_limited_with_retry_after_and_nothing_changes() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits_enabled = true;
+        s.rate_limits.likes = Rate { per_second: 1, burst: 3 };
+    })
+    .await;
+    let s = app.socket("clicker").await;
+    for (i, like) in [true, false, true].into_iter().enumerate() {
+        s.ok("content:like", json!({"contentId": "fast", "like": like})).await;
+        assert!(i < 3);
+    }
+    let ack = s.call("content:like", json!({"contentId": "fast", "like": false})).await;
+    assert_eq!(ack["ok"], false);
+    assert_eq!(ack["error"]["code"], "rate_limited");
+    let wait = ack["error"]["retryAfterMs"].as_u64().expect("retryAfterMs");
+    assert!(wait > 0 && wait <= 1000, "{wait}");
+    let (_, body) = app.rest(reqwest::Method::GET, "/api/content/fast", None, None).await;
+    assert_eq!(body["data"]["counts"]["likes"], 1, "the refused unlike changed nothing");
+    // Other users have their own buckets.
+    app.socket("other-clicker").await.ok("content:like", json!({"contentId": "fast"})).await;
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
+    s.ok("content:like", json!({"contentId": "fast", "like": false})).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sustained_abuse_disconnects_the_socket() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits_enabled = true;
+        s.rate_limits.likes = Rate { per_second: 1, burst: 1 };
+        s.abuse_disconnect_after = 5;
+    })
+    .await;
+    let s = app.socket("flooder").await;
+    let mut refused = 0;
+    for _ in 0..10 {
+        let ack = s.call("content:like", json!({"contentId": "flood"})).await;
+        if ack["error"]["code"] == "rate_limited" {
+            refused += 1;
+        }
+        if refused >= 5 {
+            break;
+        }
+    }
+    assert_eq!(refused, 5);
+    assert!(s.closed_within(Duration::from_secs(2)).await, "abuser still connected");
+    let bystander = app.socket("bystander").await;
+    bystander.ok("content:like", json!({"contentId": "flood"})).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sockets_per_user_and_per_address_are_capped() {
+    let app = spawn_app_with(|s| {
+        s.max_sockets_per_user = 2;
+        s.max_sockets_per_ip = 3;
+    })
+    .await;
+    let auth = |user: &str| Some(json!({"token": token_for(user, 600)}));
+    let a1 = TestSocket::connect(app.addr, auth("capped"), "", None).await.expect("first");
+    let _a2 = TestSocket::connect(app.addr, auth("capped"), "", None).await.expect("second");
+    let refused = TestSocket::connect(app.addr, auth("capped"), "", None).await.err().expect("third refused");
+    assert_eq!((refused.message.as_str(), refused.data["code"].as_str()), ("unauthorized", Some("too_many_connections")));
+    let _b = TestSocket::connect(app.addr, auth("other"), "", None).await.expect("third socket of the address");
+    let refused = TestSocket::connect(app.addr, auth("fourth"), "", None).await.err().expect("fourth from the address refused");
+    assert_eq!(refused.data["code"], "too_many_connections");
+    // Closing one frees a place.
+    a1.close();
+    assert!(a1.closed_within(Duration::from_secs(2)).await);
+    let mut freed = false;
+    for _ in 0..40 {
+        if TestSocket::connect(app.addr, auth("capped"), "", None).await.is_ok() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "a closed socket's place was not released");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn connection_floods_from_one_user_are_refused() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits_enabled = true;
+        s.rate_limits.connect_user = Rate { per_second: 1, burst: 3 };
+    })
+    .await;
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        let r = TestSocket::connect(app.addr, Some(json!({"token": token_for("reconnector", 600)})), "", None).await;
+        outcomes.push(r.map(|s| s.close()).map_err(|e| e.data["code"].as_str().unwrap_or_default().to_owned()));
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 3, "{outcomes:?}");
+    assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(|c| c == "too_many_connections"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_joins_at_most_the_configured_number_of_rooms_in_any_area() {
+    let app = crate::support::spawn_app_with(|s| s.max_rooms_per_socket = 3).await;
+    let s = app.socket("collector").await;
+    for id in ["r1", "r2", "r3"] {
+        s.ok("content:join", json!({"contentId": id})).await;
+    }
+    assert_eq!(s.err("content:join", json!({"contentId": "r4"})).await, "conflict");
+    assert_eq!(s.err("ranking:subscribe", json!({"scope": "type:video"})).await, "conflict");
+    s.ok("content:leave", json!({"contentId": "r1"})).await;
+    s.ok("ranking:subscribe", json!({"scope": "type:video"})).await;
+    app.stop().await;
+}

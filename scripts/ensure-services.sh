@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes sure the services the test suite talks to are up: PostgreSQL on
+# 127.0.0.1:5432 (the store suite runs against it). Starts an installed but stopped
+# server; fails loudly when none can be had.
+set -euo pipefail
+
+pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
+
+if ! command -v pg_isready >/dev/null 2>&1; then
+  echo "ensure-services: PostgreSQL client tools are missing; installing postgresql" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+fi
+
+if ! pg_up; then
+  echo "ensure-services: starting PostgreSQL" >&2
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+    [ -n "$version" ] && pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if ! pg_up; then
+  echo "ensure-services: PostgreSQL is not reachable on 127.0.0.1:5432 and could not be started" >&2
+  exit 1
+fi
+echo "ensure-services: PostgreSQL is up" >&2

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests (the store suite on SQLite and on
+# PostgreSQL), the end-to-end suite with the official socket.io-client, and the
+# python-socketio check. Fails on the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/ensure-services.sh
+
+echo "== build" >&2
+cargo build --workspace --all-targets --locked
+
+echo "== rust tests" >&2
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+echo "== javascript end-to-end (socket.io-client)" >&2
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "== python-socketio" >&2
+if [ ! -x e2e/.venv/bin/python ]; then
+  python3 -m venv e2e/.venv
+fi
+e2e/.venv/bin/python -m pip install -q --disable-pip-version-check -r e2e/python/requirements.txt
+e2e/.venv/bin/python -m pytest -q e2e/python
