@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::util::MapRequestLayer;
@@ -18,7 +17,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::adapters::memory_limits::MemoryRateLimiter;
 use crate::adapters::memory_cluster::{MemoryPresence, MemorySessions, MemoryViewers};
-use crate::adapters::socketio_publisher::SocketIoPublisher;
+use crate::adapters::redis::link::RedisLink;
 use crate::adapters::sql::SqlStore;
 use crate::auth::jwt::{TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
@@ -42,6 +41,7 @@ use crate::ports::notify::Notifier;
 use crate::ports::publisher::EventPublisher;
 use crate::state::{App, AppState};
 use crate::transport;
+use crate::transport::socket::door::SocketDoor;
 use crate::transport::socket::expiry::SessionExpiry;
 
 /// A built node, bound and ready to serve.
@@ -68,26 +68,14 @@ impl Application {
             .with_context(|| format!("opening the database ({})", redact_url(&settings.database_url)))?;
 
         let max_payload = settings.max_payload_bytes;
-        let (io_layer, io) = SocketIo::builder()
-            .ping_interval(Duration::from_millis(settings.ping_interval_ms))
-            .ping_timeout(Duration::from_millis(settings.ping_timeout_ms))
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .max_payload(max_payload)
-            .ws_max_message_size(max_payload as usize)
-            .ws_max_frame_size(max_payload as usize)
-            .max_buffer_size(settings.socket_buffer_packets.max(16))
-            .ws_read_buffer_size(settings.ws_read_buffer_bytes.max(256))
-            // Chorus takes no binary payloads; a few small attachments are tolerated
-            // (clients may send them), more close the connection.
-            .with_parser(
-                ParserConfig::common()
-                    .max_incoming_binaries(10)
-                    .max_incoming_binary_buf_size(max_payload as usize)
-                    .packet_completion_timeout(Duration::from_secs(10)),
-            )
-            .build_layer();
-
-        let publisher: Arc<dyn EventPublisher> = Arc::new(SocketIoPublisher::new(io.clone()));
+        let redis = match settings.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(
+                RedisLink::connect(url).await.with_context(|| format!("connecting to Redis ({})", redact_url(url)))?,
+            ),
+            None => None,
+        };
+        let door = SocketDoor::build(&settings, redis.as_ref());
+        let publisher: Arc<dyn EventPublisher> = door.publisher.clone();
         let content_store: Arc<dyn crate::ports::store::ContentStore> = Arc::new(store.clone());
         let users = Arc::new(UserDirectory::new(Arc::new(store.clone())));
         // Content and stream viewers share one registry (and so the per-socket room cap).
@@ -207,14 +195,12 @@ impl Application {
             )),
             publisher,
             expiry: SessionExpiry::default(),
-            io: io.clone(),
+            redis,
             ready: false.into(),
             settings,
         });
-        transport::socket::connect::register(&io, app.clone());
-
-        let router = transport::http::routes(app.clone())
-            .layer(io_layer)
+        let router = door.mount(app.clone(), transport::http::routes(app.clone())).await?;
+        let router = router
             .layer(MapRequestLayer::new(transport::http::slim_request::slim))
             .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::origin_guard::guard))
             .layer(cors(&app.settings))
@@ -223,8 +209,8 @@ impl Application {
         let listener = TcpListener::bind(app.settings.listen)
             .await
             .with_context(|| format!("binding {}", app.settings.listen))?;
-        if app.settings.redis_url.is_some() {
-            tracing::warn!("redis_url is set but cluster mode is not implemented yet: this node runs alone");
+        if app.redis.is_some() {
+            tracing::info!("cluster mode: Redis adapter and cluster state");
         }
         if app.server_key.is_none() {
             tracing::warn!("no server key configured: the server API (/api/server/*) is off");
@@ -262,7 +248,7 @@ impl Application {
             if let Err(e) = ticker.await {
                 tracing::warn!(error = %e, "tick task ended badly");
             }
-            if tokio::time::timeout(Duration::from_secs(5), closing.io.clone().close()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), closing.publisher.close_all()).await.is_err() {
                 tracing::warn!("closing sockets took over 5 s");
             }
         };

@@ -81,9 +81,11 @@ pub struct Settings {
     pub call_ring_timeout_ms: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
-    /// Cluster mode (Redis adapter and cluster state) is not built yet: a node that is
-    /// given this warns and runs alone.
+    /// Cluster mode: the Redis Socket.IO adapter and the Redis cluster state. With
+    /// PostgreSQL as the store, many nodes serve one deployment.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (several deployments may share a Redis).
+    pub redis_prefix: String,
     /// Concurrent sockets one user may hold (0 = no cap).
     pub max_sockets_per_user: usize,
     /// Concurrent sockets one address may hold (0 = no cap).
@@ -225,6 +227,7 @@ impl Default for Settings {
             call_ring_timeout_ms: 30_000,
             log_format: "text".into(),
             redis_url: None,
+            redis_prefix: "chorus".into(),
             max_sockets_per_user: 10,
             max_sockets_per_ip: 100,
             rate_limits_enabled: true,

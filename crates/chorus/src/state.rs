@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use socketioxide::SocketIo;
 
 use crate::auth::jwt::TokenVerifier;
 use crate::auth::secret::Secret;
@@ -49,7 +48,8 @@ pub struct AppState {
     pub location: Arc<crate::domain::location::LocationSharing>,
     pub publisher: Arc<dyn EventPublisher>,
     pub expiry: SessionExpiry,
-    pub io: SocketIo,
+    /// The node's link to Redis in cluster mode (`None` on a single node).
+    pub redis: Option<crate::adapters::redis::link::RedisLink>,
     /// True once the server accepts connections; false again while shutting down.
     pub ready: AtomicBool,
 }

@@ -4,5 +4,6 @@
 pub mod memory_cluster;
 pub mod memory_limits;
 pub mod moderation_webhook;
+pub mod redis;
 pub mod socketio_publisher;
 pub mod sql;

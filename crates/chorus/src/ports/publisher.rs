@@ -64,17 +64,25 @@ pub enum Audience {
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     async fn publish(&self, to: Audience, event: &str, payload: Value);
+    /// Like `publish`, but to this node's connections only: used where every node
+    /// delivers the same events itself (from the cluster's ordered event log, or a
+    /// coalescing tick that every node runs). On a single node it is `publish`.
+    async fn publish_local(&self, to: Audience, event: &str, payload: Value) {
+        self.publish(to, event, payload).await;
+    }
     /// Adds a connection to a room (after the domain authorized it).
     fn join(&self, connection: &ConnectionId, room: Room);
     fn leave(&self, connection: &ConnectionId, room: Room);
-    /// Number of connections in a room.
-    fn room_size(&self, room: &Room) -> usize;
+    /// Number of connections in a room, on every node.
+    async fn room_size(&self, room: &Room) -> usize;
     /// Closes one connection.
     fn disconnect(&self, connection: &ConnectionId);
     /// Closes every connection in a room (a banned user's `user:` room).
     async fn disconnect_room(&self, room: &Room);
-    /// Number of connected sockets.
-    fn connection_count(&self) -> usize;
-    /// Number of non-empty rooms.
-    fn room_count(&self) -> usize;
+    /// Number of connected sockets, on every node.
+    async fn connection_count(&self) -> usize;
+    /// Number of non-empty rooms, on every node.
+    async fn room_count(&self) -> usize;
+    /// Closes every connection of this node (graceful shutdown).
+    async fn close_all(&self);
 }

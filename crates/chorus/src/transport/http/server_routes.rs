@@ -154,15 +154,15 @@ async fn emit(State(app): State<App>, _: ServerCaller, Body(b): Body<EmitBody>) 
 
 async fn stats(State(app): State<App>, _: ServerCaller) -> ApiResult<Value> {
     Ok(ok(json!({
-        "connectedSockets": app.publisher.connection_count(),
+        "connectedSockets": app.publisher.connection_count().await,
         "onlineUsers": app.presence.online_count(),
-        "rooms": app.publisher.room_count(),
+        "rooms": app.publisher.room_count().await,
     })))
 }
 
 async fn room_size(State(app): State<App>, _: ServerCaller, Path(room): Path<String>) -> ApiResult<Value> {
     let parsed = Room::parse(&room).ok_or_else(|| ApiError(DomainError::bad_request("room must be kind:id with a known kind")))?;
-    Ok(ok(json!({ "room": room, "size": app.publisher.room_size(&parsed) })))
+    Ok(ok(json!({ "room": room, "size": app.publisher.room_size(&parsed).await })))
 }
 
 async fn content_analytics(State(app): State<App>, _: ServerCaller, Path(id): Path<String>) -> ApiResult<Value> {

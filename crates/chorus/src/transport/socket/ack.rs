@@ -32,7 +32,7 @@ pub fn error_body(e: &DomainError) -> Value {
 }
 
 /// Answers a command: the ack when one was asked for, else `error` on failure.
-pub fn reply<T: Serialize>(socket: &Socket, ack: AckSender, wanted: bool, event: &str, result: DomainResult<T>) {
+pub fn reply<A: Adapter, T: Serialize>(socket: &Socket<A>, ack: AckSender<A>, wanted: bool, event: &str, result: DomainResult<T>) {
     match result {
         Ok(data) => {
             if wanted

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use super::connect::Session;
@@ -154,7 +155,7 @@ pub(crate) fn unknown_event(event: &str) -> DomainError {
 }
 
 /// Routes one event to its service call.
-pub async fn dispatch(app: &App, s: &SocketRef, session: &Session, actor: &Actor, event: &str, data: Value) -> DomainResult<Value> {
+pub async fn dispatch<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, event: &str, data: Value) -> DomainResult<Value> {
     let content = &app.content;
     match event {
         "content:join" => run(data, |p: ContentRef| async move { content.join(actor, &p.content_id).await }).await,
@@ -250,7 +251,7 @@ pub fn check_payload(event: &str, payload: &Value) -> DomainResult<()> {
 }
 
 /// `auth:refresh`: a newer token for the same user moves the socket's deadline.
-fn refresh(app: &App, s: &SocketRef, session: &Session, token: &str) -> DomainResult<Value> {
+fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &str) -> DomainResult<Value> {
     let current = session.identity();
     let fresh = app
         .verifier

@@ -9,6 +9,8 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use serde_json::json;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 
@@ -82,24 +84,25 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Registers the default namespace.
-pub fn register(io: &SocketIo, app: App) {
+/// Registers the default namespace. A remote adapter's result must be awaited (it
+/// subscribes the node to the cluster's channels).
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>, app: App) -> A::InitRes {
     let on_connect = {
         let app = app.clone();
-        move |s: SocketRef| {
+        move |s: SocketRef<A>| {
             let app = app.clone();
             async move { session_started(app, s).await }
         }
     };
-    let authenticate = move |s: SocketRef, TryData(auth): TryData<Option<HandshakeAuth>>| {
+    let authenticate = move |s: SocketRef<A>, TryData(auth): TryData<Option<HandshakeAuth>>| {
         let app = app.clone();
         async move { authenticate(app, s, auth.ok().flatten().unwrap_or_default()).await }
     };
-    io.ns("/", on_connect.with(authenticate));
+    io.ns("/", on_connect.with(authenticate))
 }
 
 /// The token, from `auth.token`, then `Authorization: Bearer`, then `?token=`.
-fn presented_token(s: &SocketRef, auth: &HandshakeAuth) -> Option<String> {
+fn presented_token<A: Adapter>(s: &SocketRef<A>, auth: &HandshakeAuth) -> Option<String> {
     if let Some(t) = auth.token.as_ref().filter(|t| !t.is_empty()) {
         return Some(t.clone());
     }
@@ -141,7 +144,7 @@ fn percent_decode(v: &str) -> String {
 }
 
 /// The peer address of the handshake request.
-fn peer_ip(s: &SocketRef) -> Option<String> {
+fn peer_ip<A: Adapter>(s: &SocketRef<A>) -> Option<String> {
     s.req_parts()
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -165,7 +168,7 @@ fn admit(app: &App, user_id: &str, ip: Option<&str>) -> Result<(), Refusal> {
     Ok(())
 }
 
-async fn authenticate(app: App, s: SocketRef, auth: HandshakeAuth) -> Result<(), Refusal> {
+async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth) -> Result<(), Refusal> {
     let identity = match presented_token(&s, &auth) {
         Some(token) => app.verifier.verify(&token).map_err(|r| Refusal(r.code()))?,
         None if app.settings.allow_guests => Identity {
@@ -203,7 +206,7 @@ async fn authenticate(app: App, s: SocketRef, auth: HandshakeAuth) -> Result<(),
     Ok(())
 }
 
-async fn session_started(app: App, s: SocketRef) {
+async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
     let Some(session) = s.extensions.get::<Session>() else {
         tracing::error!(sid = %s.id, "connected socket has no session");
         return;

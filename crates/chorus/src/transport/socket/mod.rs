@@ -5,6 +5,7 @@ pub mod chat_commands;
 pub mod collab_commands;
 pub mod commands;
 pub mod connect;
+pub mod door;
 pub mod expiry;
 pub mod live_commands;
 pub mod router;

@@ -3,6 +3,7 @@
 //! too and get their `bad_request`.
 
 use serde_json::Value;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::socket::DisconnectReason;
 
@@ -16,10 +17,10 @@ use crate::ports::publisher::ConnectionId;
 use crate::state::App;
 
 /// Installs the command router and the disconnect handler on a new socket.
-pub fn install(app: &App, s: &SocketRef) {
+pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     let router_app = app.clone();
     s.on_fallback(
-        move |s: SocketRef, Event(event): Event, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender| {
+        move |s: SocketRef<A>, Event(event): Event, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
             let app = router_app.clone();
             async move {
                 let data = data.map_err(|e| commands::invalid_payload("payload is not valid JSON", &e));
@@ -40,13 +41,13 @@ pub fn install(app: &App, s: &SocketRef) {
         },
     );
     let closing_app = app.clone();
-    s.on_disconnect(move |s: SocketRef, reason: DisconnectReason| {
+    s.on_disconnect(move |s: SocketRef<A>, reason: DisconnectReason| {
         let app = closing_app.clone();
         async move { closed(&app, &s, reason).await }
     });
 }
 
-async fn route(app: &App, s: &SocketRef, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Value, DomainError> {
+async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Value, DomainError> {
     let actor = Actor { identity: session.identity(), connection: Some(ConnectionId(s.id.to_string())) };
     if actor.identity.guest && !commands::GUEST_EVENTS.contains(&event) {
         return Err(DomainError::unauthorized("guests may only join public rooms and record views"));
@@ -77,7 +78,7 @@ async fn route(app: &App, s: &SocketRef, session: &Session, event: &str, data: R
     commands::dispatch(app, s, session, &actor, event, data).await
 }
 
-async fn closed(app: &App, s: &SocketRef, reason: DisconnectReason) {
+async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReason) {
     if let Some(session) = s.extensions.get::<Session>() {
         // Waits for the commands still running; later ones are refused.
         *session.closed.write().await = true;
