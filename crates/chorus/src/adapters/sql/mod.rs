@@ -105,7 +105,11 @@ impl SqlStore {
         let options = AnyConnectOptions::from_str(url).map_err(unavailable)?.disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            // While PostgreSQL is unreachable a command fails with `unavailable` after
+            // this long instead of hanging; connections are checked before use, so a
+            // restarted server's dead connections are replaced, not handed out.
+            .acquire_timeout(Duration::from_secs(3))
+            .test_before_acquire(true)
             .connect_with(options)
             .await
             .map_err(unavailable)?;
@@ -164,12 +168,27 @@ fn with_create_mode(url: &str) -> String {
     }
 }
 
-/// Maps a sqlx error to the port's error, separating outages from failures.
+/// Maps a sqlx error to the port's error, separating outages (the database is down,
+/// restarting or unreachable: the client may retry) from failures.
 pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e.to_string()),
-        other => StoreError::Failure(other.to_string()),
-    }
+    let outage = match &e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| is_outage_state(&code)),
+        _ => false,
+    };
+    if outage { StoreError::Unavailable(e.to_string()) } else { StoreError::Failure(e.to_string()) }
+}
+
+/// PostgreSQL SQLSTATEs of an outage rather than a bad statement: connection
+/// exceptions (08…), shutdown and crash recovery (57P01–57P03), too many connections
+/// and other resource exhaustion (53…).
+fn is_outage_state(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("53")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -178,6 +197,15 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn outage_states_are_told_from_bad_statements() {
+        assert!(super::is_outage_state("08006"));
+        assert!(super::is_outage_state("57P01"));
+        assert!(super::is_outage_state("53300"));
+        assert!(!super::is_outage_state("23505"));
+        assert!(!super::is_outage_state("42P01"));
+    }
+
     use super::with_create_mode;
 
     #[test]
