@@ -154,6 +154,14 @@ struct RunArgs {
     /// Seconds allowed for one connection's handshake and join.
     #[arg(long, default_value_t = 30.0)]
     handshake_timeout: f64,
+    /// Cluster runs: spread the receivers round-robin over these nodes (base URLs);
+    /// publishers stay on --url, so receivers elsewhere measure cross-node delivery.
+    #[arg(long, value_delimiter = ',')]
+    receiver_urls: Vec<String>,
+    /// Cluster runs: other server processes (the other nodes, Redis) whose CPU counts as
+    /// the server's, not as noise.
+    #[arg(long, value_delimiter = ',')]
+    extra_server_pids: Vec<u32>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -336,8 +344,22 @@ impl Endpoint {
 struct Ctx {
     args: RunArgs,
     ep: Endpoint,
+    /// Where receivers connect (round-robin); empty = `ep`.
+    receiver_eps: Vec<Endpoint>,
+    /// Comment delivery latency per receiver node (index as in `receiver_eps`).
+    node_lat: Vec<AtomicHist>,
     recv: RecvStats,
     pubs: PubStats,
+}
+
+impl Ctx {
+    /// The node receiver `idx` connects to.
+    fn receiver_node(&self, idx: usize) -> (usize, &Endpoint) {
+        match self.receiver_eps.len() {
+            0 => (0, &self.ep),
+            n => (idx % n, &self.receiver_eps[idx % n]),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -425,7 +447,7 @@ async fn receiver(
             Some(&format!("receiver {idx}")),
             now_us() / 1_000_000 + 86_400,
         )?;
-        let mut ws = connect(&ctx.ep, &token).await?;
+        let mut ws = connect(ctx.receiver_node(idx).1, &token).await?;
         join(&mut ws, &ctx.args.content_id).await?;
         anyhow::Ok(ws)
     };
@@ -455,6 +477,7 @@ async fn receiver(
 async fn receive_loop(ctx: &Ctx, idx: usize, mut ws: Ws) -> String {
     let shard = &ctx.recv.shards[idx % SHARDS];
     let mine = &ctx.recv.per_receiver[idx];
+    let node_lat = ctx.node_lat.get(ctx.receiver_node(idx).0);
     while let Some(msg) = ws.next().await {
         let text = match msg {
             Ok(Message::Text(t)) => t,
@@ -479,6 +502,9 @@ async fn receive_loop(ctx: &Ctx, idx: usize, mut ws: Ws) -> String {
                 mine.fetch_add(1, Ordering::Relaxed);
                 if let Some(sent) = wire::comment_sent_us(s).or_else(|| wire::timestamp_us(s)) {
                     shard.comment_lat.record(now.saturating_sub(sent));
+                    if let Some(h) = node_lat {
+                        h.record(now.saturating_sub(sent));
+                    }
                 }
                 shard.last_us.fetch_max(now, Ordering::Relaxed);
             }
@@ -693,8 +719,15 @@ async fn run(args: RunArgs) -> anyhow::Result<Value> {
         .write_buffer_size(0);
     let ep = Endpoint::resolve(&args.url, ws_config).await?;
     let addr = ep.addr;
+    let mut receiver_eps = Vec::with_capacity(args.receiver_urls.len());
+    for url in &args.receiver_urls {
+        receiver_eps.push(Endpoint::resolve(url, ws_config).await?);
+    }
+    let node_lat = (0..receiver_eps.len().max(1)).map(|_| AtomicHist::default()).collect();
     let ctx = Arc::new(Ctx {
         ep,
+        receiver_eps,
+        node_lat,
         recv: RecvStats {
             shards: (0..SHARDS).map(|_| RecvShard::default()).collect(),
             per_receiver: (0..args.receivers).map(|_| AtomicU32::new(0)).collect(),
@@ -826,6 +859,13 @@ async fn run(args: RunArgs) -> anyhow::Result<Value> {
     }))
 }
 
+/// CPU ticks of the server: the main process plus, in cluster runs, the other nodes
+/// and Redis (`None` if any of them cannot be read).
+fn server_ticks(args: &RunArgs) -> Option<u64> {
+    let main = procfs::cpu_ticks(Some(args.server_pid?))?;
+    args.extra_server_pids.iter().try_fold(main, |sum, &pid| Some(sum + procfs::cpu_ticks(Some(pid))?))
+}
+
 /// CPU of everything but the server and this process, in % of one core, over `window`.
 async fn other_cpu_pct(server_pid: Option<u32>, window: Duration) -> Option<f64> {
     let m0 = procfs::machine_ticks()?;
@@ -882,6 +922,9 @@ async fn run_rate(
     for c in &ctx.recv.per_receiver {
         c.store(0, Ordering::Relaxed);
     }
+    for h in &ctx.node_lat {
+        h.drain_into(&mut scratch);
+    }
     ctx.pubs.sent.store(0, Ordering::Relaxed);
     ctx.pubs.ok.store(0, Ordering::Relaxed);
     lock(&ctx.pubs.errors).clear();
@@ -896,7 +939,7 @@ async fn run_rate(
     let per_pub = rate / m as f64;
     let start = Instant::now() + Duration::from_millis(100);
     let start_us = now_us() + 100_000;
-    let cpu0 = args.server_pid.and_then(|p| procfs::cpu_ticks(Some(p)));
+    let cpu0 = server_ticks(args);
     let self0 = procfs::cpu_ticks(None);
     let machine0 = procfs::machine_ticks();
     println!(
@@ -955,10 +998,7 @@ async fn run_rate(
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let server_cpu = match (
-        cpu0,
-        args.server_pid.and_then(|p| procfs::cpu_ticks(Some(p))),
-    ) {
+    let server_cpu = match (cpu0, server_ticks(args)) {
         (Some(a), Some(b)) => {
             Some(((b - a) as f64 / procfs::TICKS_PER_SEC / elapsed * 1000.0).round() / 10.0)
         }
@@ -992,6 +1032,18 @@ async fn run_rate(
     }
     let mut delivery_lat = like_lat.clone();
     delivery_lat.merge(&comment_lat);
+    // Cluster runs: comment delivery latency seen by the receivers of each node.
+    let by_node: Vec<Value> = ctx
+        .node_lat
+        .iter()
+        .enumerate()
+        .filter(|_| !args.receiver_urls.is_empty())
+        .map(|(i, h)| {
+            let mut hist = Hist::default();
+            h.drain_into(&mut hist);
+            json!({ "url": args.receiver_urls.get(i), "comment_delivery_ms": hist.summary_ms() })
+        })
+        .collect();
     let (mut min_rx, mut max_rx) = (u32::MAX, 0);
     for &i in joined {
         let c = ctx.recv.per_receiver[i].load(Ordering::Relaxed);
@@ -1087,6 +1139,7 @@ async fn run_rate(
         "delivery_ms": delivery_lat.summary_ms(),
         "like_delivery_ms": like_lat.summary_ms(),
         "comment_delivery_ms": comment_lat.summary_ms(),
+        "by_node": by_node,
         "counts_events": counts,
         "viewers_events": viewers,
         "other_events": other,

@@ -79,6 +79,12 @@ pub struct Settings {
     pub collab_idle_secs: u64,
     /// An unanswered call stops ringing (missed call) after this long.
     pub call_ring_timeout_ms: u64,
+    /// A closed session can be resumed this long after its connection closed; missed
+    /// events are kept this long.
+    pub resume_window_secs: u64,
+    /// Most events kept for resume (on a single node, in memory; in cluster mode, in
+    /// the Redis Stream).
+    pub resume_log_max_events: usize,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// Cluster mode: the Redis Socket.IO adapter and the Redis cluster state. With
@@ -225,6 +231,8 @@ impl Default for Settings {
             collab_max_open_docs: 1000,
             collab_idle_secs: 300,
             call_ring_timeout_ms: 30_000,
+            resume_window_secs: 120,
+            resume_log_max_events: 100_000,
             log_format: "text".into(),
             redis_url: None,
             redis_prefix: "chorus".into(),
@@ -273,6 +281,10 @@ pub struct SettingsFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// Redis URL: cluster mode [env: CHORUS_REDIS_URL] (default: a single node).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
     /// HS256 secret for user tokens [env: CHORUS_JWT_SECRET].
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
