@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests (the store suite on SQLite and on
-# PostgreSQL), the end-to-end suite with the official socket.io-client, and the
+# PostgreSQL), the end-to-end suite with the official socket.io-client, the cluster
+# suite (three nodes behind a private Redis and a fresh PostgreSQL database), and the
 # python-socketio check. Fails on the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ fi
 
 echo "== javascript end-to-end (socket.io-client)" >&2
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "== cluster end-to-end (3 nodes, private redis-server, PostgreSQL)" >&2
+(cd e2e && npm run test:cluster)
 
 echo "== python-socketio" >&2
 if [ ! -x e2e/.venv/bin/python ]; then

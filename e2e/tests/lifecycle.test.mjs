@@ -11,7 +11,9 @@ after(() => stopServer());
 
 test('GET /healthz and GET /readyz answer 200', async () => {
   assert.equal((await rest('GET', '/healthz')).status, 200);
-  assert.equal((await rest('GET', '/readyz')).status, 200);
+  const ready = await rest('GET', '/readyz');
+  assert.equal(ready.status, 200);
+  assert.deepEqual(ready.body, { status: 'ready', redis: 'off', database: 'ok' });
 });
 
 test('GET /metrics exposes chorus_* metrics in the Prometheus text format', async () => {

@@ -75,14 +75,35 @@ impl Application {
             None => None,
         };
         let door = SocketDoor::build(&settings, redis.as_ref());
-        let publisher: Arc<dyn EventPublisher> = door.publisher.clone();
+        let dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>> = match &redis {
+            Some(link) => Some(
+                crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.redis_prefix)
+                    .await
+                    .context("subscribing to the dirty-mark channel")?,
+            ),
+            None => None,
+        };
+        // Every service publishes through the resumable decorator (sequenced, logged).
+        let resume = resumable(&settings, redis.as_ref(), door.publisher.clone()).await;
+        let publisher: Arc<dyn EventPublisher> = resume.clone();
         let content_store: Arc<dyn crate::ports::store::ContentStore> = Arc::new(store.clone());
         let users = Arc::new(UserDirectory::new(Arc::new(store.clone())));
+        let cluster = cluster_state(&settings, redis.as_ref());
         // Content and stream viewers share one registry (and so the per-socket room cap).
-        let viewers: Arc<dyn crate::ports::cluster::ViewerRegistry> = Arc::new(MemoryViewers::default());
+        let viewers = cluster.viewers.clone();
         let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), publisher.clone()));
+        if let Some(node) = &cluster.node {
+            // Viewers a dead node held leave behind the services' back: content rooms are
+            // told here; stream rooms are re-read by the live board every tick.
+            let live = live.clone();
+            node.spawn_heartbeat(Arc::new(move |rooms: Vec<String>| {
+                for room in rooms.iter().filter(|r| !r.contains(' ')) {
+                    live.viewers_changed(room);
+                }
+            }));
+        }
         let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone()));
-        let sessions: Arc<dyn SessionRegistry> = Arc::new(MemorySessions::default());
+        let sessions: Arc<dyn SessionRegistry> = cluster.sessions.clone();
         let notifications = Arc::new(NotificationService::new(
             Arc::new(store.clone()),
             publisher.clone(),
@@ -91,7 +112,7 @@ impl Application {
         let notifier: Arc<dyn Notifier> = notifications.clone();
         let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), notifier.clone()));
         let presence = Arc::new(PresenceService::new(
-            Arc::new(MemoryPresence::default()),
+            cluster.presence.clone(),
             sessions.clone(),
             Arc::new(store.clone()),
             Arc::new(store.clone()),
@@ -184,7 +205,7 @@ impl Application {
                     .await
                     .map_err(|e| anyhow::anyhow!("loading sanctions: {e}"))?,
             ),
-            limits: Arc::new(MemoryRateLimiter::new(&if settings.rate_limits_enabled { settings.rate_limits.by_class() } else { Vec::new() })),
+            limits: cluster.limits.clone(),
             notifications,
             follows,
             presence,
@@ -194,8 +215,11 @@ impl Application {
                 Duration::from_millis(settings.location_min_interval_ms),
             )),
             publisher,
+            resume,
             expiry: SessionExpiry::default(),
             redis,
+            dirty,
+            commands: Default::default(),
             ready: false.into(),
             settings,
         });
@@ -233,6 +257,9 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, router, app, store } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
+        if app.redis.is_some() {
+            tokio::spawn(follow_sanctions(app.clone(), stop_rx.clone()));
+        }
         let ticker = tokio::spawn(crate::background::run_ticks(app.clone(), stop_rx));
         app.ready.store(true, Ordering::Release);
         tracing::info!(addr = %listener.local_addr()?, "chorus is listening");
@@ -247,6 +274,11 @@ impl Application {
             let _ = stop_tx.send(true);
             if let Err(e) = ticker.await {
                 tracing::warn!(error = %e, "tick task ended badly");
+            }
+            // Commands already running finish and ack; new ones get `unavailable`.
+            let unfinished = closing.commands.drain(Duration::from_secs(5)).await;
+            if unfinished > 0 {
+                tracing::warn!(unfinished, "commands still running at shutdown: their sockets close now");
             }
             if tokio::time::timeout(Duration::from_secs(5), closing.publisher.close_all()).await.is_err() {
                 tracing::warn!("closing sockets took over 5 s");
@@ -264,6 +296,79 @@ impl Application {
         store.close().await;
         tracing::info!("chorus stopped");
         Ok(())
+    }
+}
+
+/// The cluster-state ports: in memory on one node, in Redis in cluster mode.
+struct ClusterState {
+    viewers: Arc<dyn crate::ports::cluster::ViewerRegistry>,
+    sessions: Arc<dyn SessionRegistry>,
+    presence: Arc<dyn crate::ports::cluster::PresenceState>,
+    limits: Arc<dyn crate::ports::limits::RateLimiter>,
+    /// This node in the Redis cluster state (its heartbeat starts once services exist).
+    node: Option<Arc<crate::adapters::redis::node::ClusterNode>>,
+}
+
+fn cluster_state(settings: &Settings, redis: Option<&RedisLink>) -> ClusterState {
+    use crate::adapters::redis::{limits::RedisRateLimiter, node, presence::RedisPresence, sessions::RedisSessions, viewers::RedisViewers};
+    let rates = if settings.rate_limits_enabled { settings.rate_limits.by_class() } else { Vec::new() };
+    match redis {
+        Some(link) => {
+            let timing = node::NodeTiming::with_grace(Duration::from_millis(settings.presence_grace_ms));
+            let node = node::ClusterNode::new(link.clone(), &settings.redis_prefix, timing);
+            tracing::info!(node = node.id(), "cluster state in Redis");
+            ClusterState {
+                viewers: Arc::new(RedisViewers::new(node.clone())),
+                sessions: Arc::new(RedisSessions::new(node.clone())),
+                presence: Arc::new(RedisPresence::new(node.clone())),
+                limits: Arc::new(RedisRateLimiter::new(link.clone(), &settings.redis_prefix, &rates)),
+                node: Some(node),
+            }
+        }
+        None => ClusterState {
+            viewers: Arc::new(MemoryViewers::default()),
+            sessions: Arc::new(MemorySessions::default()),
+            presence: Arc::new(MemoryPresence::default()),
+            limits: Arc::new(MemoryRateLimiter::new(&rates)),
+            node: None,
+        },
+    }
+}
+
+/// Session resume around the door's publisher: the event log in memory on one node,
+/// on a Redis Stream in cluster mode.
+async fn resumable(
+    settings: &Settings,
+    redis: Option<&RedisLink>,
+    inner: Arc<dyn EventPublisher>,
+) -> Arc<crate::adapters::sequenced_publisher::SequencedPublisher> {
+    use crate::adapters::sequenced_publisher::SequencedPublisher;
+    let window = Duration::from_secs(settings.resume_window_secs.max(1));
+    let max_events = settings.resume_log_max_events.max(1);
+    match (redis, settings.redis_url.as_deref()) {
+        (Some(link), Some(url)) => {
+            let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url, &settings.redis_prefix, window, max_events);
+            SequencedPublisher::cluster(inner, Arc::new(log), window).await
+        }
+        _ => SequencedPublisher::local(inner, Arc::new(crate::adapters::memory_event_log::MemoryEventLog::new(window, max_events)), window),
+    }
+}
+
+/// Cluster mode: bans, mutes and revocations made on other nodes reach this node's
+/// cache within `SANCTIONS_SYNC` (their sockets are disconnected cluster-wide at once).
+async fn follow_sanctions(app: App, mut stop: watch::Receiver<bool>) {
+    const SANCTIONS_SYNC: Duration = Duration::from_secs(2);
+    let mut tick = tokio::time::interval(SANCTIONS_SYNC);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = app.sanctions.reload().await {
+                    tracing::debug!(error = %e, "sanctions not reloaded");
+                }
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! The tick task: coalesced broadcasts, ranking refreshes, typing expiry and token
-//! expiry, once per tick, until shutdown.
+//! expiry, once per tick, until shutdown. In a cluster each tick first swaps dirty
+//! marks with the other nodes, so every node's coalesced updates cover changes made
+//! anywhere (see `ports::dirty`).
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::ports::dirty::DirtyMarks;
 use crate::ports::publisher::{Audience, ConnectionId};
 use crate::state::App;
 
@@ -19,6 +22,7 @@ pub async fn run_ticks(app: App, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.changed() => break,
         }
+        exchange_marks(&app).await;
         app.live.flush().await;
         app.rankings.flush().await;
         app.content.expire_typing().await;
@@ -33,6 +37,24 @@ pub async fn run_ticks(app: App, mut stop: watch::Receiver<bool>) {
             app.limits.forget_idle();
         }
     }
+}
+
+/// Sends the marks made here since the last tick to the other nodes (one message) and
+/// takes in theirs. On a single node the local marks are already pending: dropped here.
+async fn exchange_marks(app: &App) {
+    let mut mine = DirtyMarks::default();
+    app.live.share_into(&mut mine);
+    app.rankings.share_into(&mut mine);
+    app.streams.share_into(&mut mine);
+    let Some(bus) = &app.dirty else { return };
+    bus.send(&mine).await;
+    let theirs = bus.take_received();
+    if theirs.is_empty() {
+        return;
+    }
+    app.live.absorb(&theirs);
+    app.rankings.absorb(&theirs);
+    app.streams.absorb(&theirs).await;
 }
 
 async fn disconnect_expired(app: &App) {

@@ -161,6 +161,9 @@ pub struct RateLimits {
     pub typing: Rate,
     pub presence: Rate,
     pub commands: Rate,
+    /// REST calls per user and per address (the server API is not limited).
+    pub rest_user: Rate,
+    pub rest_ip: Rate,
 }
 
 impl Default for RateLimits {
@@ -176,6 +179,8 @@ impl Default for RateLimits {
             typing: r(5, 10),
             presence: r(5, 20),
             commands: r(50, 200),
+            rest_user: r(20, 60),
+            rest_ip: r(100, 300),
         }
     }
 }
@@ -193,6 +198,8 @@ impl RateLimits {
             (LimitClass::Typing, self.typing),
             (LimitClass::Presence, self.presence),
             (LimitClass::Commands, self.commands),
+            (LimitClass::RestUser, self.rest_user),
+            (LimitClass::RestIp, self.rest_ip),
         ]
     }
 }

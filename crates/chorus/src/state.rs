@@ -47,9 +47,15 @@ pub struct AppState {
     pub presence: Arc<PresenceService>,
     pub location: Arc<crate::domain::location::LocationSharing>,
     pub publisher: Arc<dyn EventPublisher>,
+    /// The same publisher, as the one that gives connections their resumable sessions.
+    pub resume: Arc<crate::adapters::sequenced_publisher::SequencedPublisher>,
     pub expiry: SessionExpiry,
     /// The node's link to Redis in cluster mode (`None` on a single node).
     pub redis: Option<crate::adapters::redis::link::RedisLink>,
+    /// Dirty marks between the nodes in cluster mode (`None` on a single node).
+    pub dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>>,
+    /// Running socket commands; drained on shutdown before sockets close.
+    pub commands: crate::transport::socket::drain::CommandGate,
     /// True once the server accepts connections; false again while shutting down.
     pub ready: AtomicBool,
 }

@@ -1,10 +1,13 @@
-//! Cluster state kept in this process: correct for a single node.
+//! Cluster state kept in this process: correct for a single node. In cluster mode the
+//! Redis adapters keep one of each as the node's own mirror (what this node's
+//! connections hold), to answer while Redis is away and to re-register afterwards.
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use parking_lot::Mutex;
 
-use crate::ports::cluster::ViewerRegistry;
+use crate::ports::cluster::{PresenceState, PresenceStatus, SessionRegistry, ViewerRegistry};
 use crate::ports::publisher::ConnectionId;
 
 #[derive(Default)]
@@ -21,8 +24,45 @@ pub struct MemoryViewers {
     inner: Mutex<Viewers>,
 }
 
+#[async_trait]
 impl ViewerRegistry for MemoryViewers {
-    fn add_viewer(&self, room_key: &str, user_id: &str, connection: &ConnectionId) -> u64 {
+    async fn add_viewer(&self, room_key: &str, user_id: &str, connection: &ConnectionId) -> u64 {
+        self.add(room_key, user_id, connection)
+    }
+
+    async fn remove_viewer(&self, room_key: &str, connection: &ConnectionId) -> Option<u64> {
+        self.remove(room_key, connection)
+    }
+
+    async fn remove_connection(&self, connection: &ConnectionId) -> Vec<(String, u64)> {
+        self.remove_all(connection)
+    }
+
+    async fn viewer_count(&self, room_key: &str) -> u64 {
+        self.count(room_key)
+    }
+
+    fn rooms_of(&self, connection: &ConnectionId) -> usize {
+        self.inner.lock().connections.get(connection).map_or(0, Vec::len)
+    }
+}
+
+impl MemoryViewers {
+    /// Every (connection, room, user) held, for re-registering elsewhere.
+    pub fn snapshot(&self) -> Vec<(ConnectionId, String, String)> {
+        let v = self.inner.lock();
+        v.connections
+            .iter()
+            .flat_map(|(c, held)| held.iter().map(move |(room, user)| (c.clone(), room.clone(), user.clone())))
+            .collect()
+    }
+
+    /// Rooms one connection holds.
+    pub fn rooms_held(&self, connection: &ConnectionId) -> Vec<String> {
+        self.inner.lock().connections.get(connection).map(|h| h.iter().map(|(r, _)| r.clone()).collect()).unwrap_or_default()
+    }
+
+    pub fn add(&self, room_key: &str, user_id: &str, connection: &ConnectionId) -> u64 {
         let mut v = self.inner.lock();
         let held = v.connections.entry(connection.clone()).or_default();
         if !held.iter().any(|(r, _)| r == room_key) {
@@ -32,7 +72,7 @@ impl ViewerRegistry for MemoryViewers {
         v.rooms.get(room_key).map_or(0, |users| users.len() as u64)
     }
 
-    fn remove_viewer(&self, room_key: &str, connection: &ConnectionId) -> Option<u64> {
+    pub fn remove(&self, room_key: &str, connection: &ConnectionId) -> Option<u64> {
         let mut v = self.inner.lock();
         let held = v.connections.get_mut(connection)?;
         let pos = held.iter().position(|(r, _)| r == room_key)?;
@@ -43,7 +83,7 @@ impl ViewerRegistry for MemoryViewers {
         Some(release(&mut v, room_key, &user))
     }
 
-    fn remove_connection(&self, connection: &ConnectionId) -> Vec<(String, u64)> {
+    pub fn remove_all(&self, connection: &ConnectionId) -> Vec<(String, u64)> {
         let mut v = self.inner.lock();
         let Some(held) = v.connections.remove(connection) else { return Vec::new() };
         held.into_iter()
@@ -54,12 +94,8 @@ impl ViewerRegistry for MemoryViewers {
             .collect()
     }
 
-    fn viewer_count(&self, room_key: &str) -> u64 {
+    pub fn count(&self, room_key: &str) -> u64 {
         self.inner.lock().rooms.get(room_key).map_or(0, |u| u.len() as u64)
-    }
-
-    fn rooms_of(&self, connection: &ConnectionId) -> usize {
-        self.inner.lock().connections.get(connection).map_or(0, Vec::len)
     }
 }
 
@@ -82,18 +118,19 @@ fn release(v: &mut Viewers, room: &str, user: &str) -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn viewers_are_distinct_users_and_leave_with_their_last_connection() {
+    #[tokio::test]
+    async fn viewers_are_distinct_users_and_leave_with_their_last_connection() {
         let v = MemoryViewers::default();
         let (a1, a2, b) = (ConnectionId("a1".into()), ConnectionId("a2".into()), ConnectionId("b".into()));
-        assert_eq!(v.add_viewer("v1", "alice", &a1), 1);
-        assert_eq!(v.add_viewer("v1", "alice", &a2), 1);
-        assert_eq!(v.add_viewer("v1", "bob", &b), 2);
-        assert_eq!(v.add_viewer("v1", "bob", &b), 2, "joining twice is one viewer");
-        assert_eq!(v.remove_viewer("v1", &a1), Some(2));
-        assert_eq!(v.remove_connection(&a2), vec![("v1".to_owned(), 1)]);
-        assert_eq!(v.remove_viewer("v1", &a1), None);
-        assert_eq!(v.viewer_count("v1"), 1);
+        assert_eq!(v.add_viewer("v1", "alice", &a1).await, 1);
+        assert_eq!(v.add_viewer("v1", "alice", &a2).await, 1);
+        assert_eq!(v.add_viewer("v1", "bob", &b).await, 2);
+        assert_eq!(v.add_viewer("v1", "bob", &b).await, 2, "joining twice is one viewer");
+        assert_eq!(v.remove_viewer("v1", &a1).await, Some(2));
+        assert_eq!(v.remove_connection(&a2).await, vec![("v1".to_owned(), 1)]);
+        assert_eq!(v.remove_viewer("v1", &a1).await, None);
+        assert_eq!(v.viewer_count("v1").await, 1);
+        assert_eq!(v.viewer_counts(&["v1".to_owned(), "v2".to_owned()]).await, vec![1, 0]);
     }
 }
 
@@ -104,8 +141,54 @@ pub struct MemorySessions {
     addresses: Mutex<HashMap<String, usize>>,
 }
 
-impl crate::ports::cluster::SessionRegistry for MemorySessions {
-    fn session_opened(&self, user_id: &str, connection: &ConnectionId) -> usize {
+#[async_trait]
+impl SessionRegistry for MemorySessions {
+    async fn session_opened(&self, user_id: &str, connection: &ConnectionId) -> usize {
+        self.opened(user_id, connection)
+    }
+
+    async fn session_closed(&self, user_id: &str, connection: &ConnectionId) -> usize {
+        self.closed(user_id, connection)
+    }
+
+    async fn online_users(&self) -> usize {
+        self.users.lock().len()
+    }
+
+    async fn sessions_of(&self, user_id: &str) -> usize {
+        self.count_of(user_id)
+    }
+
+    async fn address_opened(&self, ip: &str) -> usize {
+        self.ip_opened(ip)
+    }
+
+    async fn address_closed(&self, ip: &str) {
+        self.ip_closed(ip);
+    }
+}
+
+impl MemorySessions {
+    /// Every (user, connection) held, for re-registering elsewhere.
+    pub fn snapshot(&self) -> Vec<(String, ConnectionId)> {
+        self.users.lock().iter().flat_map(|(u, conns)| conns.iter().map(move |c| (u.clone(), c.clone()))).collect()
+    }
+
+    /// Sockets held per address.
+    pub fn addresses(&self) -> Vec<(String, usize)> {
+        self.addresses.lock().iter().map(|(ip, n)| (ip.clone(), *n)).collect()
+    }
+
+    /// Sockets held from one address.
+    pub fn address_count(&self, ip: &str) -> usize {
+        self.addresses.lock().get(ip).copied().unwrap_or(0)
+    }
+
+    pub fn online(&self) -> usize {
+        self.users.lock().len()
+    }
+
+    pub fn opened(&self, user_id: &str, connection: &ConnectionId) -> usize {
         let mut users = self.users.lock();
         let conns = users.entry(user_id.to_owned()).or_default();
         if !conns.contains(connection) {
@@ -114,7 +197,7 @@ impl crate::ports::cluster::SessionRegistry for MemorySessions {
         conns.len()
     }
 
-    fn session_closed(&self, user_id: &str, connection: &ConnectionId) -> usize {
+    pub fn closed(&self, user_id: &str, connection: &ConnectionId) -> usize {
         let mut users = self.users.lock();
         let Some(conns) = users.get_mut(user_id) else { return 0 };
         conns.retain(|c| c != connection);
@@ -125,22 +208,18 @@ impl crate::ports::cluster::SessionRegistry for MemorySessions {
         left
     }
 
-    fn online_users(&self) -> usize {
-        self.users.lock().len()
-    }
-
-    fn sessions_of(&self, user_id: &str) -> usize {
+    pub fn count_of(&self, user_id: &str) -> usize {
         self.users.lock().get(user_id).map_or(0, Vec::len)
     }
 
-    fn address_opened(&self, ip: &str) -> usize {
+    pub fn ip_opened(&self, ip: &str) -> usize {
         let mut a = self.addresses.lock();
         let n = a.entry(ip.to_owned()).or_default();
         *n += 1;
         *n
     }
 
-    fn address_closed(&self, ip: &str) {
+    pub fn ip_closed(&self, ip: &str) {
         let mut a = self.addresses.lock();
         if let Some(n) = a.get_mut(ip) {
             *n = n.saturating_sub(1);
@@ -155,11 +234,52 @@ impl crate::ports::cluster::SessionRegistry for MemorySessions {
 #[derive(Default)]
 pub struct MemoryPresence {
     /// User → status and, while in grace, the offline deadline.
-    users: Mutex<HashMap<String, (crate::ports::cluster::PresenceStatus, Option<i64>)>>,
+    users: Mutex<HashMap<String, (PresenceStatus, Option<i64>)>>,
 }
 
-impl crate::ports::cluster::PresenceState for MemoryPresence {
-    fn came_online(&self, user_id: &str) -> bool {
+#[async_trait]
+impl PresenceState for MemoryPresence {
+    async fn came_online(&self, user_id: &str) -> bool {
+        self.online(user_id)
+    }
+
+    async fn start_grace(&self, user_id: &str, deadline_ms: i64) {
+        self.grace(user_id, deadline_ms);
+    }
+
+    async fn due_offline(&self, now_ms: i64) -> Vec<String> {
+        self.take_due(now_ms)
+    }
+
+    async fn set_status(&self, user_id: &str, status: PresenceStatus) -> Option<PresenceStatus> {
+        self.change_status(user_id, status)
+    }
+
+    async fn status(&self, user_id: &str) -> Option<PresenceStatus> {
+        self.status_of(user_id)
+    }
+
+    async fn online_count(&self) -> usize {
+        self.users.lock().len()
+    }
+}
+
+impl MemoryPresence {
+    /// Every user held: status and, while in grace, the offline deadline.
+    pub fn snapshot(&self) -> Vec<(String, PresenceStatus, Option<i64>)> {
+        self.users.lock().iter().map(|(u, (s, d))| (u.clone(), *s, *d)).collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.users.lock().len()
+    }
+
+    /// Drops a user (offline, or handed over to the cluster).
+    pub fn forget(&self, user_id: &str) {
+        self.users.lock().remove(user_id);
+    }
+
+    pub fn online(&self, user_id: &str) -> bool {
         let mut users = self.users.lock();
         match users.get_mut(user_id) {
             Some(entry) => {
@@ -167,19 +287,19 @@ impl crate::ports::cluster::PresenceState for MemoryPresence {
                 false
             }
             None => {
-                users.insert(user_id.to_owned(), (crate::ports::cluster::PresenceStatus::Online, None));
+                users.insert(user_id.to_owned(), (PresenceStatus::Online, None));
                 true
             }
         }
     }
 
-    fn start_grace(&self, user_id: &str, deadline_ms: i64) {
+    pub fn grace(&self, user_id: &str, deadline_ms: i64) {
         if let Some(entry) = self.users.lock().get_mut(user_id) {
             entry.1 = Some(deadline_ms);
         }
     }
 
-    fn due_offline(&self, now_ms: i64) -> Vec<String> {
+    pub fn take_due(&self, now_ms: i64) -> Vec<String> {
         let mut users = self.users.lock();
         let due: Vec<String> = users.iter().filter(|(_, (_, d))| d.is_some_and(|d| d <= now_ms)).map(|(u, _)| u.clone()).collect();
         for u in &due {
@@ -188,7 +308,7 @@ impl crate::ports::cluster::PresenceState for MemoryPresence {
         due
     }
 
-    fn set_status(&self, user_id: &str, status: crate::ports::cluster::PresenceStatus) -> Option<crate::ports::cluster::PresenceStatus> {
+    pub fn change_status(&self, user_id: &str, status: PresenceStatus) -> Option<PresenceStatus> {
         let mut users = self.users.lock();
         let entry = users.get_mut(user_id)?;
         let previous = entry.0;
@@ -196,11 +316,7 @@ impl crate::ports::cluster::PresenceState for MemoryPresence {
         Some(previous)
     }
 
-    fn status(&self, user_id: &str) -> Option<crate::ports::cluster::PresenceStatus> {
+    pub fn status_of(&self, user_id: &str) -> Option<PresenceStatus> {
         self.users.lock().get(user_id).map(|(s, _)| *s)
-    }
-
-    fn online_count(&self) -> usize {
-        self.users.lock().len()
     }
 }

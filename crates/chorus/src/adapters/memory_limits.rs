@@ -39,6 +39,7 @@ impl MemoryRateLimiter {
 
 }
 
+#[async_trait::async_trait]
 impl RateLimiter for MemoryRateLimiter {
     fn forget_idle(&self) {
         for limiter in self.limiters.values() {
@@ -47,7 +48,14 @@ impl RateLimiter for MemoryRateLimiter {
         }
     }
 
-    fn check(&self, class: LimitClass, subject: &str) -> Result<(), u64> {
+    async fn check(&self, class: LimitClass, subject: &str) -> Result<(), u64> {
+        self.take(class, subject)
+    }
+}
+
+impl MemoryRateLimiter {
+    /// Takes one token now (the Redis limiter's fallback calls this directly).
+    pub fn take(&self, class: LimitClass, subject: &str) -> Result<(), u64> {
         let Some(limiter) = self.limiters.get(&class) else { return Ok(()) };
         limiter.check_key(&subject.to_owned()).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
@@ -60,15 +68,15 @@ impl RateLimiter for MemoryRateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_burst_passes_then_the_bucket_says_how_long_to_wait() {
+    #[tokio::test]
+    async fn a_burst_passes_then_the_bucket_says_how_long_to_wait() {
         let limiter = MemoryRateLimiter::new(&[(LimitClass::Chat, Rate { per_second: 1, burst: 3 })]);
         for _ in 0..3 {
-            assert!(limiter.check(LimitClass::Chat, "alice").is_ok());
+            assert!(limiter.check(LimitClass::Chat, "alice").await.is_ok());
         }
-        let wait = limiter.check(LimitClass::Chat, "alice").unwrap_err();
+        let wait = limiter.check(LimitClass::Chat, "alice").await.unwrap_err();
         assert!(wait > 0 && wait <= 1000, "retry after {wait} ms");
-        assert!(limiter.check(LimitClass::Chat, "bob").is_ok(), "buckets are per subject");
-        assert!(limiter.check(LimitClass::Likes, "alice").is_ok(), "unconfigured classes are unlimited");
+        assert!(limiter.check(LimitClass::Chat, "bob").await.is_ok(), "buckets are per subject");
+        assert!(limiter.check(LimitClass::Likes, "alice").await.is_ok(), "unconfigured classes are unlimited");
     }
 }

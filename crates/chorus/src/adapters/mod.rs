@@ -2,8 +2,10 @@
 //! in-memory cluster state of a single node.
 
 pub mod memory_cluster;
+pub mod memory_event_log;
 pub mod memory_limits;
 pub mod moderation_webhook;
 pub mod redis;
+pub mod sequenced_publisher;
 pub mod socketio_publisher;
 pub mod sql;

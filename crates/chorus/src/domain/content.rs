@@ -224,7 +224,7 @@ impl ContentService {
         valid_id("contentId", id)?;
         let item = self.store.content(id).await?.ok_or_else(|| DomainError::not_found("unknown content"))?;
         let counts = self.store.counts(id).await?;
-        Ok(ContentView { viewer_count: self.viewers.viewer_count(id), item, counts })
+        Ok(ContentView { viewer_count: self.viewers.viewer_count(id).await, item, counts })
     }
 
     /// `content:join`: watch an item's room.
@@ -241,7 +241,7 @@ impl ContentService {
         let counts = self.store.counts(content_id).await?;
         let liked_by_me = self.store.is_liked(content_id, &actor.identity.user_id).await?;
         self.publisher.join(connection, Room::Content(content_id.to_owned()));
-        let viewer_count = self.viewers.add_viewer(content_id, &actor.identity.user_id, connection);
+        let viewer_count = self.viewers.add_viewer(content_id, &actor.identity.user_id, connection).await;
         self.live.viewers_changed(content_id);
         Ok(Joined { content_id: item.id, content_type: item.content_type, counts, viewer_count, liked_by_me })
     }
@@ -251,7 +251,7 @@ impl ContentService {
         let content_id = valid_id("contentId", content_id)?;
         let connection = actor.connection.as_ref().ok_or_else(|| DomainError::bad_request("leave needs a socket"))?;
         self.publisher.leave(connection, Room::Content(content_id.to_owned()));
-        if self.viewers.remove_viewer(content_id, connection).is_some() {
+        if self.viewers.remove_viewer(content_id, connection).await.is_some() {
             self.live.viewers_changed(content_id);
         }
         self.stop_typing(actor, content_id).await;
@@ -260,7 +260,7 @@ impl ContentService {
 
     /// A closed connection leaves every room it watched.
     pub async fn connection_closed(&self, connection: &ConnectionId) {
-        for (room_key, _) in self.viewers.remove_connection(connection) {
+        for (room_key, _) in self.viewers.remove_connection(connection).await {
             // The registry also counts stream viewers under "stream {id}" (a space never
             // occurs in a content id); those are the live service's to announce.
             if !room_key.contains(' ') {

@@ -3,6 +3,11 @@
 //! when something changed (DESIGN.md, performance principles). Services only mark an
 //! item as changed; the flush reads the current values, so concurrent writes that
 //! finish out of order can never leave a stale count as the last word.
+//!
+//! In a cluster each node sends these to its own connections only (`publish_local`),
+//! reading the shared store and the cluster-wide viewer registry, so a receiver gets
+//! one update per tick whatever the number of nodes; marks made here also go to the
+//! other nodes (`share_into`), and theirs come in through `absorb`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use serde_json::json;
 use super::model::ContentId;
 use super::time::Timestamp;
 use crate::ports::cluster::ViewerRegistry;
+use crate::ports::dirty::DirtyMarks;
 use crate::ports::publisher::{Audience, EventPublisher, Room};
 use crate::ports::store::ContentStore;
 
@@ -23,45 +29,76 @@ struct Pending {
     views: HashSet<ContentId>,
 }
 
+#[derive(Default)]
+struct Marks {
+    /// What the next flush sends.
+    pending: Pending,
+    /// What changed here since the last exchange, for the other nodes.
+    shared: Pending,
+}
+
 /// Collects what changed between ticks and publishes the current values on `flush`.
 pub struct LiveCounts {
     store: Arc<dyn ContentStore>,
     viewers: Arc<dyn ViewerRegistry>,
     publisher: Arc<dyn EventPublisher>,
-    pending: Mutex<Pending>,
+    marks: Mutex<Marks>,
 }
 
 impl LiveCounts {
     pub fn new(store: Arc<dyn ContentStore>, viewers: Arc<dyn ViewerRegistry>, publisher: Arc<dyn EventPublisher>) -> Self {
-        Self { store, viewers, publisher, pending: Mutex::new(Pending::default()) }
+        Self { store, viewers, publisher, marks: Mutex::new(Marks::default()) }
     }
 
     /// The counters of an item changed.
     pub fn counts_changed(&self, id: &str) {
-        self.pending.lock().counts.insert(id.to_owned());
+        let mut m = self.marks.lock();
+        m.pending.counts.insert(id.to_owned());
+        m.shared.counts.insert(id.to_owned());
     }
 
     /// The viewers of an item changed.
     pub fn viewers_changed(&self, id: &str) {
-        self.pending.lock().viewers.insert(id.to_owned());
+        let mut m = self.marks.lock();
+        m.pending.viewers.insert(id.to_owned());
+        m.shared.viewers.insert(id.to_owned());
     }
 
     /// A view of an item was counted.
     pub fn view_counted(&self, id: &str) {
-        let mut p = self.pending.lock();
-        p.views.insert(id.to_owned());
-        p.counts.insert(id.to_owned());
+        let m = &mut *self.marks.lock();
+        for p in [&mut m.pending, &mut m.shared] {
+            p.views.insert(id.to_owned());
+            p.counts.insert(id.to_owned());
+        }
     }
 
-    /// Publishes the current values of everything that changed since the last flush.
-    /// Called by the tick task.
+    /// Moves the marks made here since the last call into `out`.
+    pub fn share_into(&self, out: &mut DirtyMarks) {
+        let shared = std::mem::take(&mut self.marks.lock().shared);
+        out.counts.extend(shared.counts);
+        out.viewers.extend(shared.viewers);
+        out.views.extend(shared.views);
+    }
+
+    /// Marks other nodes made: sent to this node's connections at the next flush.
+    pub fn absorb(&self, marks: &DirtyMarks) {
+        let p = &mut self.marks.lock().pending;
+        p.counts.extend(marks.counts.iter().cloned());
+        p.viewers.extend(marks.viewers.iter().cloned());
+        p.views.extend(marks.views.iter().cloned());
+    }
+
+    /// Sends this node's connections the current values of everything that changed
+    /// since the last flush. Called by the tick task.
     pub async fn flush(&self) {
-        let pending = std::mem::take(&mut *self.pending.lock());
+        let pending = std::mem::take(&mut self.marks.lock().pending);
         let now = Timestamp::now();
-        for id in pending.viewers {
-            let n = self.viewers.viewer_count(&id);
+        let ids: Vec<ContentId> = pending.viewers.into_iter().collect();
+        let counts = self.viewers.viewer_counts(&ids).await;
+        for (id, n) in ids.into_iter().zip(counts) {
             self.publisher
-                .publish(Audience::Room(Room::Content(id.clone())), "content:viewers", json!({ "contentId": id, "viewerCount": n }))
+                .publish_local(Audience::Room(Room::Content(id.clone())), "content:viewers", json!({ "contentId": id, "viewerCount": n }))
                 .await;
         }
         for id in pending.counts {
@@ -70,13 +107,13 @@ impl LiveCounts {
                 Err(e) => {
                     tracing::warn!(error = %e, "counts not read for coalesced update");
                     // Try again next tick.
-                    self.pending.lock().counts.insert(id);
+                    self.marks.lock().pending.counts.insert(id);
                     continue;
                 }
             };
             if pending.views.contains(&id) {
                 self.publisher
-                    .publish(
+                    .publish_local(
                         Audience::Room(Room::Content(id.clone())),
                         "content:view",
                         json!({ "contentId": id, "viewsCount": c.views, "timestamp": now }),
@@ -84,7 +121,7 @@ impl LiveCounts {
                     .await;
             }
             self.publisher
-                .publish(
+                .publish_local(
                     Audience::Room(Room::Content(id.clone())),
                     "content:counts",
                     json!({ "contentId": id, "likes": c.likes, "comments": c.comments, "views": c.views, "shares": c.shares }),

@@ -15,6 +15,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod presence;
 pub mod rankings;
+pub mod resume;
 pub mod sanctions;
 pub mod text;
 pub mod time;

@@ -47,28 +47,28 @@ impl PresenceService {
 
     /// A socket of the user connected.
     pub async fn connected(&self, user_id: &str, connection: &ConnectionId) {
-        self.sessions.session_opened(user_id, connection);
-        if self.state.came_online(user_id) {
+        self.sessions.session_opened(user_id, connection).await;
+        if self.state.came_online(user_id).await {
             self.announce(user_id, Some(PresenceStatus::Online), None).await;
         }
     }
 
     /// A socket closed; the last one starts the grace period.
-    pub fn disconnected(&self, user_id: &str, connection: &ConnectionId) {
+    pub async fn disconnected(&self, user_id: &str, connection: &ConnectionId) {
         self.watching.lock().remove(connection);
-        if self.sessions.session_closed(user_id, connection) == 0 {
+        if self.sessions.session_closed(user_id, connection).await == 0 {
             let deadline = Timestamp::now().plus_millis(self.grace.as_millis() as i64);
-            self.state.start_grace(user_id, deadline.millis());
+            self.state.start_grace(user_id, deadline.millis()).await;
         }
     }
 
     /// Turns users whose grace ended offline (called by the tick task).
     pub async fn expire_grace(&self) {
         let now = Timestamp::now();
-        for user in self.state.due_offline(now.millis()) {
-            if self.sessions.sessions_of(&user) > 0 {
+        for user in self.state.due_offline(now.millis()).await {
+            if self.sessions.sessions_of(&user).await > 0 {
                 // Reconnected on another path between the checks: still online.
-                self.state.came_online(&user);
+                self.state.came_online(&user).await;
                 continue;
             }
             if let Err(e) = self.last_seen.set_last_seen(&user, now).await {
@@ -82,7 +82,7 @@ impl PresenceService {
     pub async fn set_status(&self, user_id: &str, status: &str) -> DomainResult<Value> {
         let status: PresenceStatus = serde_json::from_value(Value::String(status.to_owned()))
             .map_err(|_| DomainError::bad_request("status must be online, away, busy or invisible"))?;
-        let previous = self.state.set_status(user_id, status).ok_or_else(|| DomainError::conflict("you are not online"))?;
+        let previous = self.state.set_status(user_id, status).await.ok_or_else(|| DomainError::conflict("you are not online"))?;
         if previous != status {
             self.announce(user_id, Some(status), None).await;
         }
@@ -135,13 +135,13 @@ impl PresenceService {
     }
 
     /// Online users (for server stats).
-    pub fn online_count(&self) -> usize {
-        self.state.online_count()
+    pub async fn online_count(&self) -> usize {
+        self.state.online_count().await
     }
 
     /// How others see a user: invisible reads as offline.
     async fn view_of(&self, user_id: &str) -> DomainResult<Value> {
-        let shown = match self.state.status(user_id) {
+        let shown = match self.state.status(user_id).await {
             Some(PresenceStatus::Invisible) | None => None,
             Some(s) => Some(s),
         };

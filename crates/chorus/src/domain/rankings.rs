@@ -1,5 +1,7 @@
 //! Live rankings: subscribers of a scope get `ranking:update` whenever the top list
-//! changes, at most once per tick.
+//! changes, at most once per tick. The list comes from the shared store, and each node
+//! sends it to its own subscribers only; a like on another node reaches this one as a
+//! dirty mark (`ports::dirty`), so every subscriber gets each change once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use serde_json::json;
 
 use super::error::{DomainError, DomainResult};
 use super::model::{RankedItem, RankingScope};
+use crate::ports::dirty::DirtyMarks;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::store::ContentStore;
 
@@ -23,6 +26,9 @@ struct Boards {
     live: HashMap<Board, (usize, Vec<RankedItem>)>,
     by_connection: HashMap<ConnectionId, HashSet<Board>>,
     dirty: HashSet<RankingScope>,
+    /// Scopes changed here, for the other nodes (whether or not this node has
+    /// subscribers: theirs may).
+    shared: HashSet<RankingScope>,
 }
 
 /// The subscribed rankings of this node.
@@ -93,13 +99,29 @@ impl Rankings {
     pub fn mark_changed(&self, scopes: impl IntoIterator<Item = RankingScope>) {
         let mut b = self.boards.lock();
         for s in scopes {
-            if b.live.keys().any(|(scope, _)| *scope == s) {
-                b.dirty.insert(s);
+            b.shared.insert(s.clone());
+            mark(&mut b, s);
+        }
+    }
+
+    /// Moves the scopes changed here since the last call into `out`.
+    pub fn share_into(&self, out: &mut DirtyMarks) {
+        let shared = std::mem::take(&mut self.boards.lock().shared);
+        out.rankings.extend(shared.iter().map(RankingScope::as_text));
+    }
+
+    /// Scopes other nodes changed: refreshed at this node's next flush.
+    pub fn absorb(&self, marks: &DirtyMarks) {
+        let mut b = self.boards.lock();
+        for text in &marks.rankings {
+            if let Some(scope) = RankingScope::parse(text) {
+                mark(&mut b, scope);
             }
         }
     }
 
-    /// Recomputes the dirty boards and publishes the ones whose list changed.
+    /// Recomputes the dirty boards and sends the ones whose list changed to this
+    /// node's subscribers (every node does the same for its own).
     pub async fn flush(&self) {
         let work: Vec<Board> = {
             let mut b = self.boards.lock();
@@ -126,13 +148,20 @@ impl Rankings {
             };
             if changed {
                 let text = scope.as_text();
-                self.publisher.publish(
+                self.publisher.publish_local(
                     Audience::Room(Room::Ranking { scope: text.clone(), limit }),
                     "ranking:update",
                     json!({ "scope": text, "items": items }),
                 ).await;
             }
         }
+    }
+}
+
+/// Marks a scope dirty if this node has subscribers of it.
+fn mark(b: &mut Boards, scope: RankingScope) {
+    if b.live.keys().any(|(s, _)| *s == scope) {
+        b.dirty.insert(scope);
     }
 }
 

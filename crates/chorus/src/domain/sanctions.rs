@@ -28,6 +28,17 @@ struct Cache {
     revoked_before: HashMap<String, Timestamp>,
 }
 
+async fn read_cache(store: &dyn SanctionStore) -> DomainResult<Cache> {
+    let mut cache = Cache::default();
+    for s in store.active_sanctions(Timestamp::now()).await? {
+        cache.sanctions.insert((s.user_id, s.kind), s.until);
+    }
+    for (user, before) in store.revocations().await? {
+        cache.revoked_before.insert(user, before);
+    }
+    Ok(cache)
+}
+
 /// Server-wide sanctions and the moderation audit log.
 pub struct AccountSanctions {
     store: Arc<dyn SanctionStore>,
@@ -38,14 +49,17 @@ pub struct AccountSanctions {
 impl AccountSanctions {
     /// Loads the sanctions in force.
     pub async fn load(store: Arc<dyn SanctionStore>, publisher: Arc<dyn EventPublisher>) -> DomainResult<Self> {
-        let mut cache = Cache::default();
-        for s in store.active_sanctions(Timestamp::now()).await? {
-            cache.sanctions.insert((s.user_id, s.kind), s.until);
-        }
-        for (user, before) in store.revocations().await? {
-            cache.revoked_before.insert(user, before);
-        }
+        let cache = read_cache(store.as_ref()).await?;
         Ok(Self { store, publisher, cache: RwLock::new(cache) })
+    }
+
+    /// Reads the sanctions in force again. In cluster mode another node may have
+    /// banned, muted or revoked (its sockets are closed cluster-wide at once; this
+    /// brings the refusal of new connections and posts on this node in step).
+    pub async fn reload(&self) -> DomainResult<()> {
+        let cache = read_cache(self.store.as_ref()).await?;
+        *self.cache.write() = cache;
+        Ok(())
     }
 
     fn in_force(&self, user_id: &str, kind: &str) -> bool {

@@ -117,6 +117,10 @@ pub trait StreamStore: Send + Sync {
     async fn lift_sanction(&self, stream_id: &str, user_id: &str, kind: SanctionKind) -> StoreResult<bool>;
     /// Records a strike, counts the strikes in the window and mutes at the limit.
     async fn record_strike(&self, strike: &NewStrike) -> StoreResult<StrikeOutcome>;
+    /// Takes a viewer's slow-mode slot in a stream at `at`: `None` when their last
+    /// message that passed was at least `every_ms` earlier (the slot is now taken),
+    /// else when it frees up. Atomic, so nodes share one slot per viewer.
+    async fn take_slow_mode_slot(&self, stream_id: &str, user_id: &str, at: Timestamp, every_ms: i64) -> StoreResult<Option<Timestamp>>;
     /// Lifetime coins `user_id` gave `creator_id`.
     async fn supporter_coins(&self, creator_id: &str, user_id: &str) -> StoreResult<i64>;
 }

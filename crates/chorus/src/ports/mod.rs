@@ -4,7 +4,9 @@
 pub mod chat_members;
 pub mod chat_store;
 pub mod collab_store;
+pub mod event_log;
 pub mod cluster;
+pub mod dirty;
 pub mod limits;
 pub mod live_store;
 pub mod notify;

@@ -288,6 +288,42 @@ impl StreamStore for SqlStore {
             .await
     }
 
+    async fn take_slow_mode_slot(&self, stream_id: &str, user_id: &str, at: Timestamp, every_ms: i64) -> StoreResult<Option<Timestamp>> {
+        let (stream_id, user_id) = (stream_id.to_owned(), user_id.to_owned());
+        self.write
+            .run(Box::new(move |conn| {
+                Box::pin(async move {
+                    // The update only happens when the last slot is old enough.
+                    let taken = sqlx::query(
+                        "INSERT INTO stream_slow_mode (stream_id, user_id, last_at) VALUES ($1, $2, $3)
+                         ON CONFLICT (stream_id, user_id) DO UPDATE SET last_at = excluded.last_at
+                         WHERE stream_slow_mode.last_at <= $4
+                         RETURNING last_at",
+                    )
+                    .bind(stream_id.clone())
+                    .bind(user_id.clone())
+                    .bind(at.millis())
+                    .bind(at.millis().saturating_sub(every_ms))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(store_error)?;
+                    if taken.is_some() {
+                        return Ok(None);
+                    }
+                    let last: i64 = sqlx::query("SELECT last_at FROM stream_slow_mode WHERE stream_id = $1 AND user_id = $2")
+                        .bind(stream_id)
+                        .bind(user_id)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(store_error)?
+                        .try_get("last_at")
+                        .map_err(store_error)?;
+                    Ok(Some(Timestamp(last.saturating_add(every_ms))))
+                })
+            }))
+            .await
+    }
+
     async fn delete_message(&self, stream_id: &str, message_id: &str, by: &str, at: Timestamp) -> StoreResult<bool> {
         let (stream_id, message_id, by) = (stream_id.to_owned(), message_id.to_owned(), by.to_owned());
         self.write

@@ -206,7 +206,8 @@ impl ChatService {
             .publish(Audience::Room(Room::Chat(room_id.to_owned())), "chat:user_joined", json!({ "roomId": room_id, "user": user }))
             .await;
         self.publisher.join(connection, Room::Chat(room_id.to_owned()));
-        let online_member_ids = room.member_ids.iter().filter(|id| self.sessions.sessions_of(id) > 0).cloned().collect();
+        let online = self.sessions.online_among(&room.member_ids).await;
+        let online_member_ids = room.member_ids.iter().zip(online).filter(|(_, on)| *on).map(|(id, _)| id.clone()).collect();
         Ok(JoinedRoom { room, online_member_ids })
     }
 
@@ -312,10 +313,8 @@ impl ChatService {
             MessageKind::Text => message.text.chars().take(PREVIEW_CHARS).collect(),
             MessageKind::Location => "shared a location".to_owned(),
         };
-        for member in members.iter().filter(|m| *m != sender) {
-            if self.sessions.sessions_of(member) > 0 {
-                continue;
-            }
+        let online = self.sessions.online_among(members).await;
+        for (member, _) in members.iter().zip(online).filter(|(m, on)| *m != sender && !on) {
             notify_in_background(
                 &self.notifier,
                 NotificationDraft {

@@ -2,6 +2,10 @@
 //! is accepted, declined, withdrawn or expires; an accepted battle runs on a timer;
 //! gifts to either stream and boosts bought for a side add to its score; at the end
 //! the higher score wins (or it is a tie).
+//!
+//! Across nodes the store is the only truth: scores are added inside the gift and
+//! boost transactions, and a battle is closed by a conditional update, so when every
+//! node times the same deadline exactly one of them closes it and announces the end.
 
 use std::sync::Arc;
 
@@ -111,6 +115,8 @@ impl BattleService {
             .await?
             .ok_or_else(|| DomainError::conflict("one of the streams is already in a battle or no longer live"))?;
         self.schedule(&battle);
+        // The other nodes time the invitation too (any of them may expire it).
+        s.board.battle_changed(&battle.id);
         let from = s.users.summary(me).await?;
         let invite = json!({ "battle": battle, "from": from, "stream": mine });
         s.publisher.publish(Audience::Room(Room::User(theirs.owner_id.clone())), "battle:invite", invite).await;
@@ -136,7 +142,7 @@ impl BattleService {
         self.schedule(&started);
         let payload = json!({ "battle": started, "endsAt": started.ends_at });
         s.publisher.publish(Audience::Rooms(rooms_of_everyone(&started)), "battle:started", payload).await;
-        s.board.battle_scored(&started);
+        s.board.battle_changed(&started.id);
         Ok(started)
     }
 
@@ -198,7 +204,7 @@ impl BattleService {
         };
         match s.wallets.boost(&order).await? {
             BoostOutcome::Applied(applied) => {
-                s.board.battle_scored(&applied.battle);
+                s.board.battle_changed(&applied.battle.id);
                 metrics::counter!("chorus_battle_boosts_total").increment(1);
                 Ok(Boosted { balance: applied.balance, scores: applied.battle.scores(), transaction: applied.transaction, replayed: false })
             }
@@ -233,6 +239,40 @@ impl BattleService {
             }
         };
         self.settle(battle, Timestamp::now(), true).await;
+    }
+
+    /// Changed battles, read from the store: a running one's scores go out to this
+    /// node's connections in both stream rooms (every node sends its own), and its
+    /// deadline is timed here too, so the battle ends even if the node that started it
+    /// is gone.
+    pub(crate) async fn publish_scores(&self, battle_ids: Vec<String>) {
+        let s = &self.shared;
+        for id in battle_ids {
+            let battle = match s.battles.battle(&id).await {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(battle = %id, error = %e, "battle scores not read; retrying next tick");
+                    s.board.battle_marked(&id);
+                    continue;
+                }
+            };
+            self.schedule(&battle);
+            if battle.status == BattleStatus::Active && s.board.scores_changed(&battle.id, &battle.scores()) {
+                let rooms = battle.stream_ids().iter().map(|id| Room::Stream((*id).to_owned())).collect();
+                let payload = json!({ "battleId": battle.id, "scores": battle.scores() });
+                s.publisher.publish_local(Audience::Rooms(rooms), "battle:update", payload).await;
+            }
+        }
+    }
+
+    /// Times every open battle (after a start, and now and then in case a mark from
+    /// another node was lost).
+    pub(crate) async fn schedule_open(&self) -> DomainResult<()> {
+        for battle in self.shared.battles.open_battles().await? {
+            self.schedule(&battle);
+        }
+        Ok(())
     }
 
     /// Settles the battles whose deadline passed (called by the tick).

@@ -119,7 +119,7 @@ impl GiftService {
             announce_og(s, stream, &sender, previous, tier).await;
         }
         if let Some(battle) = &applied.battle {
-            s.board.battle_scored(battle);
+            s.board.battle_changed(&battle.id);
         }
         let noun = if count == 1 { gift.name.clone() } else { format!("{count} × {}", gift.name) };
         notify_in_background(

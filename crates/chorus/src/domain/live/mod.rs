@@ -8,6 +8,11 @@
 //! its limits), `sanctions` (mutes and bans), `wallet` (balances and credits), `gifts`
 //! (paying for gifts and what they change), `throne` (top gifter and OG tiers),
 //! `battles` (invitations, timers, boosts), `board` (what the tick publishes).
+//!
+//! Across nodes: one-off facts (gifts, throne, OG tiers, battle start and end, chat)
+//! are published once, cluster-wide, by the node that made the write; the periodic
+//! snapshots (viewer counts, battle scores, metrics) are sent by every node to its
+//! own connections, from the store and the cluster-wide viewer registry.
 
 pub mod battles;
 pub mod board;
@@ -21,6 +26,7 @@ pub mod streams;
 pub mod throne;
 pub mod wallet;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -49,6 +55,12 @@ use crate::ports::publisher::{Audience, EventPublisher, Room};
 
 /// How often idle rate-limit state and closed connections are swept.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
+/// How often open battles are read back and timed, in case a node that timed one
+/// died and the mark that told this node about it was lost.
+const BATTLE_SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// Above this many streams on the board, the metrics re-read lists the live streams
+/// in one query instead of reading each.
+const REFRESH_ONE_BY_ONE: usize = 32;
 
 /// What live streaming needs from the rest of the server.
 pub struct LivePorts {
@@ -97,6 +109,11 @@ impl Shared {
     pub(crate) async fn to_stream(&self, stream_id: &str, event: &str, payload: Value) {
         self.publisher.publish(Audience::Room(Room::Stream(stream_id.to_owned())), event, payload).await;
     }
+
+    /// To this node's connections in the stream room (a snapshot every node sends).
+    pub(crate) async fn to_stream_here(&self, stream_id: &str, event: &str, payload: Value) {
+        self.publisher.publish_local(Audience::Room(Room::Stream(stream_id.to_owned())), event, payload).await;
+    }
 }
 
 /// The error for anything done to an ended stream.
@@ -122,6 +139,7 @@ pub struct Live {
     /// Set once live streams and open battles were read back after a start.
     loaded: AtomicBool,
     last_housekeeping: Mutex<Instant>,
+    last_battle_sweep: Mutex<Instant>,
 }
 
 impl Live {
@@ -150,6 +168,7 @@ impl Live {
             shared,
             loaded: AtomicBool::new(false),
             last_housekeeping: Mutex::new(Instant::now()),
+            last_battle_sweep: Mutex::new(Instant::now()),
         }
     }
 
@@ -170,35 +189,50 @@ impl Live {
             }
         }
         let metrics_due = s.board.metrics_due(s.rules.metrics_interval);
-        let updates = s.board.take_updates(s.viewers.as_ref(), metrics_due);
+        if metrics_due {
+            // Likes, gifts and status changes may have been made on other nodes.
+            self.refresh_streams().await;
+        }
+        let updates = s.board.take_updates(s.viewers.as_ref(), metrics_due).await;
         for (stream_id, n) in updates.viewers {
-            s.to_stream(&stream_id, "stream:viewers", json!({ "streamId": stream_id, "viewerCount": n })).await;
+            s.to_stream_here(&stream_id, "stream:viewers", json!({ "streamId": stream_id, "viewerCount": n })).await;
         }
-        for u in updates.battles {
-            let rooms = u.stream_ids.iter().map(|id| Room::Stream(id.clone())).collect();
-            s.publisher.publish(Audience::Rooms(rooms), "battle:update", json!({ "battleId": u.battle_id, "scores": u.scores })).await;
-        }
+        self.battles.publish_scores(updates.battles).await;
         for m in updates.metrics {
             let stream_id = m.stream_id.clone();
-            s.to_stream(&stream_id, "metrics:update", json!(m)).await;
+            s.to_stream_here(&stream_id, "metrics:update", json!(m)).await;
         }
         for (stream_id, peak) in updates.peaks {
             if let Err(e) = s.streams.raise_peak(&stream_id, peak).await {
                 tracing::warn!(stream = %stream_id, error = %e, "peak viewers not stored");
             }
         }
+        if came_round(&self.last_battle_sweep, BATTLE_SWEEP_EVERY)
+            && let Err(e) = self.battles.schedule_open().await
+        {
+            tracing::warn!(error = %e, "open battles not read back; retrying later");
+        }
         self.battles.settle_due().await;
-        let housekeeping = {
-            let mut last = self.last_housekeeping.lock();
-            let due = last.elapsed() >= HOUSEKEEPING_EVERY;
-            if due {
-                *last = Instant::now();
-            }
-            due
-        };
-        if housekeeping {
+        if came_round(&self.last_housekeeping, HOUSEKEEPING_EVERY) {
             self.chat.forget_idle();
-            s.board.prune(s.viewers.as_ref());
+            s.board.prune(s.viewers.as_ref()).await;
+        }
+    }
+
+    /// Moves this node's dirty marks since the last call into `out`, for the others.
+    pub fn share_into(&self, out: &mut crate::ports::dirty::DirtyMarks) {
+        self.shared.board.share_into(out);
+    }
+
+    /// Takes in the marks of other nodes: battles to read again, chat to count, and
+    /// bans, whose user's connections on this node leave the stream room now.
+    pub async fn absorb(&self, marks: &crate::ports::dirty::DirtyMarks) {
+        let s = &self.shared;
+        s.board.absorb(marks);
+        for (stream_id, user_id) in &marks.bans {
+            for connection in s.board.connections_of(stream_id, user_id) {
+                streams::drop_connection(s, stream_id, &connection).await;
+            }
         }
     }
 
@@ -208,9 +242,50 @@ impl Live {
         for stream in s.streams.streams_with_status(&[StreamStatus::Live, StreamStatus::Paused], 10_000).await? {
             s.board.track(&stream);
         }
-        for battle in s.battles.open_battles().await? {
-            self.battles.schedule(&battle);
-        }
-        Ok(())
+        self.battles.schedule_open().await
     }
+
+    /// Re-reads the streams on the board from the store: totals and status changed on
+    /// other nodes show in this node's metrics, and a stream paused or ended elsewhere
+    /// stops getting them.
+    async fn refresh_streams(&self) {
+        let s = &self.shared;
+        let mut left: HashSet<String> = s.board.tracked().into_iter().collect();
+        if left.len() > REFRESH_ONE_BY_ONE {
+            match s.streams.streams_with_status(&[StreamStatus::Live, StreamStatus::Paused], 10_000).await {
+                Ok(list) => {
+                    for stream in list {
+                        if left.remove(&stream.id) {
+                            s.board.refresh(&stream);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "live streams not re-read for metrics");
+                    return;
+                }
+            }
+        }
+        // What is left is few, or not live (idle or ended).
+        for id in left {
+            match s.streams.stream(&id).await {
+                Ok(Some(stream)) => s.board.refresh(&stream),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(stream = %id, error = %e, "stream not re-read for metrics");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// True once `every` passed since the last time it was true (then it starts again).
+fn came_round(last: &Mutex<Instant>, every: Duration) -> bool {
+    let mut last = last.lock();
+    let due = last.elapsed() >= every;
+    if due {
+        *last = Instant::now();
+    }
+    due
 }

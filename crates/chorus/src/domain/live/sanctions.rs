@@ -133,8 +133,10 @@ impl SanctionService {
         };
         if action == SanctionAction::Ban {
             for connection in s.board.connections_of(&stream.id, user_id) {
-                drop_connection(s, &stream.id, &connection);
+                drop_connection(s, &stream.id, &connection).await;
             }
+            // The board knows this node's connections only; the others drop theirs.
+            s.board.banned(&stream.id, user_id);
         }
         if changed {
             let notice = json!({ "streamId": stream.id, "action": action, "until": until, "reason": reason });

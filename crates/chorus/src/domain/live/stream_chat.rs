@@ -2,15 +2,14 @@
 //! limit (a burst, then a steady rate, per stream), slow mode and moderation, is
 //! stored, then shown to the room. A blocked message is stored nowhere visible: its
 //! author gets a strike, a warning, and at the strike limit a mute in that stream.
+//! Slow mode is kept in the store, so a viewer has one slot whatever node (or how
+//! many connections) they write from; the burst limit stays per node.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::json;
 
@@ -39,8 +38,6 @@ pub struct StreamChat {
     /// `None` when the rate is configured as 0 (no limit).
     limiter: Option<DefaultKeyedRateLimiter<ChatKey>>,
     clock: DefaultClock,
-    /// When each viewer's last message passed slow mode.
-    slow: Mutex<HashMap<ChatKey, Instant>>,
 }
 
 impl StreamChat {
@@ -49,7 +46,7 @@ impl StreamChat {
             let burst = NonZeroU32::new(shared.rules.chat_burst.max(1)).unwrap_or(per_sec);
             DefaultKeyedRateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst))
         });
-        Self { shared, limiter, clock: DefaultClock::default(), slow: Mutex::new(HashMap::new()) }
+        Self { shared, limiter, clock: DefaultClock::default() }
     }
 
     /// `stream:chat`.
@@ -76,7 +73,7 @@ impl StreamChat {
         let key = (stream.id.clone(), me.clone());
         self.take_token(&key)?;
         if !privileged && stream.slow_mode_sec > 0 {
-            self.pass_slow_mode(key, Duration::from_secs(u64::from(stream.slow_mode_sec)))?;
+            self.pass_slow_mode(&stream.id, me, now, stream.slow_mode_sec).await?;
         }
         match s.moderation.check(Surface::StreamChat, &text).await {
             Verdict::Allow => {}
@@ -119,8 +116,6 @@ impl StreamChat {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-        let keep = Duration::from_secs(u64::from(self.shared.rules.max_slow_mode_sec));
-        self.slow.lock().retain(|_, at| at.elapsed() < keep);
     }
 
     fn take_token(&self, key: &ChatKey) -> DomainResult<()> {
@@ -131,19 +126,16 @@ impl StreamChat {
         })
     }
 
-    /// One message per `every` per viewer; the slot is taken when the check passes.
-    fn pass_slow_mode(&self, key: ChatKey, every: Duration) -> DomainResult<()> {
-        let mut slow = self.slow.lock();
-        let now = Instant::now();
-        if let Some(last) = slow.get(&key) {
-            let elapsed = now.duration_since(*last);
-            if elapsed < every {
-                let wait = every - elapsed;
-                return Err(DomainError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)));
+    /// One message per `seconds` per viewer; the slot is taken when the check passes.
+    async fn pass_slow_mode(&self, stream_id: &str, user_id: &str, now: Timestamp, seconds: u32) -> DomainResult<()> {
+        let every_ms = i64::from(seconds) * 1000;
+        match self.shared.streams.take_slow_mode_slot(stream_id, user_id, now, every_ms).await? {
+            None => Ok(()),
+            Some(free_at) => {
+                let wait = free_at.millis().saturating_sub(Timestamp::now().millis());
+                Err(DomainError::rate_limited(u64::try_from(wait).unwrap_or(0).max(1)))
             }
         }
-        slow.insert(key, now);
-        Ok(())
     }
 
     /// Records a strike (durably), warns the author (`moderation:warning` and, for

@@ -91,7 +91,7 @@ impl StreamService {
         let stream = self.shared.stream_or_404(stream_id).await?;
         let throne = throne_of(&self.shared, &stream).await?;
         let battle = self.battles.current(&stream).await?;
-        let viewer_count = self.shared.viewers.viewer_count(&viewer_key(&stream.id));
+        let viewer_count = self.shared.viewers.viewer_count(&viewer_key(&stream.id)).await;
         Ok(StreamView { stream, viewer_count, throne, battle })
     }
 
@@ -104,10 +104,9 @@ impl StreamService {
             Some(_) => return Err(DomainError::bad_request(format!("limit must be 1-{max}"))),
         };
         let streams = self.shared.streams.streams_with_status(&[StreamStatus::Live, StreamStatus::Paused], limit).await?;
-        Ok(streams
-            .into_iter()
-            .map(|stream| ListedStream { viewer_count: self.shared.viewers.viewer_count(&viewer_key(&stream.id)), stream })
-            .collect())
+        let keys: Vec<String> = streams.iter().map(|stream| viewer_key(&stream.id)).collect();
+        let counts = self.shared.viewers.viewer_counts(&keys).await;
+        Ok(streams.into_iter().zip(counts).map(|(stream, viewer_count)| ListedStream { viewer_count, stream }).collect())
     }
 
     /// `stream:status`: the owner alone moves a stream between `live` and `paused`, or
@@ -132,7 +131,7 @@ impl StreamService {
         s.to_stream(&updated.id, "stream:status", json!({ "streamId": updated.id, "status": target, "timestamp": now })).await;
         if target == StreamStatus::Ended {
             self.battles.stream_ended(&updated).await;
-            let last = s.board.finish(&updated, s.viewers.as_ref());
+            let last = s.board.finish(&updated, s.viewers.as_ref()).await;
             s.to_stream(&updated.id, "metrics:update", json!(last)).await;
         } else {
             s.board.track(&updated);
@@ -176,7 +175,7 @@ impl StreamService {
         let battle = self.battles.current(&stream).await?;
         let og = OgStanding::of(s, &stream.owner_id, me).await?;
         s.publisher.join(connection, Room::Stream(stream.id.clone()));
-        let viewer_count = s.viewers.add_viewer(&key, me, connection);
+        let viewer_count = s.viewers.add_viewer(&key, me, connection).await;
         s.board.joined(&stream, connection.clone(), me.clone());
         Ok(StreamJoined { gifts: s.catalog.items().to_vec(), stream, viewer_count, throne, battle, og })
     }
@@ -185,13 +184,13 @@ impl StreamService {
     pub async fn leave(&self, actor: &Actor, stream_id: &str) -> DomainResult<()> {
         let stream_id = valid_id("streamId", stream_id)?;
         let connection = actor.connection.as_ref().ok_or_else(|| DomainError::bad_request("leave needs a socket"))?;
-        self.drop_connection(stream_id, connection);
+        self.drop_connection(stream_id, connection).await;
         Ok(())
     }
 
     /// Takes one connection out of a stream room (a leave, or a ban).
-    pub(crate) fn drop_connection(&self, stream_id: &str, connection: &ConnectionId) {
-        drop_connection(&self.shared, stream_id, connection);
+    pub(crate) async fn drop_connection(&self, stream_id: &str, connection: &ConnectionId) {
+        drop_connection(&self.shared, stream_id, connection).await;
     }
 
     /// `stream:like`: taps (1 to the configured cap) add to the stream's likes; the
@@ -211,8 +210,8 @@ impl StreamService {
 }
 
 /// Takes one connection out of a stream room and its viewer count.
-pub(crate) fn drop_connection(shared: &Shared, stream_id: &str, connection: &ConnectionId) {
+pub(crate) async fn drop_connection(shared: &Shared, stream_id: &str, connection: &ConnectionId) {
     shared.publisher.leave(connection, Room::Stream(stream_id.to_owned()));
-    shared.viewers.remove_viewer(&viewer_key(stream_id), connection);
+    shared.viewers.remove_viewer(&viewer_key(stream_id), connection).await;
     shared.board.left(stream_id, connection);
 }

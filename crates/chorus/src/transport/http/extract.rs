@@ -13,6 +13,7 @@ use crate::auth::secret::keys_match;
 use crate::domain::content::Actor;
 use crate::domain::error::DomainError;
 use crate::domain::model::Identity;
+use crate::ports::limits::LimitClass;
 use crate::state::App;
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -37,6 +38,7 @@ impl AuthUser {
 impl FromRequestParts<App> for AuthUser {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        limit(app, LimitClass::RestIp, peer_ip(parts).as_deref()).await?;
         let token = bearer(parts).ok_or_else(|| ApiError(DomainError::unauthorized("auth_missing: send Authorization: Bearer <token>")))?;
         let who = app
             .verifier
@@ -48,11 +50,30 @@ impl FromRequestParts<App> for AuthUser {
                 _ => DomainError::unauthorized(format!("{code}: token revoked")),
             }));
         }
+        limit(app, LimitClass::RestUser, Some(&who.user_id)).await?;
         if let Err(e) = app.users.remember_claims(&who).await {
             tracing::warn!(user = %who.user_id, error = %e, "could not store token profile");
         }
         Ok(Self(Arc::new(who)))
     }
+}
+
+/// Takes a REST token of `class` for `subject`; `rate_limited` (HTTP 429 with
+/// `retryAfterMs`) when the bucket is empty. The server API is not limited.
+async fn limit(app: &App, class: LimitClass, subject: Option<&str>) -> Result<(), ApiError> {
+    let Some(subject) = subject else { return Ok(()) };
+    app.limits.check(class, subject).await.map_err(|retry_after_ms| {
+        metrics::counter!("chorus_rate_limited_total").increment(1);
+        ApiError(DomainError::rate_limited(retry_after_ms))
+    })
+}
+
+/// The caller's address, as the listener saw it.
+fn peer_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
 }
 
 /// A user if a token is present and valid; guests otherwise (views allow guests).
@@ -62,6 +83,7 @@ impl FromRequestParts<App> for MaybeUser {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if bearer(parts).is_none() {
+            limit(app, LimitClass::RestIp, peer_ip(parts).as_deref()).await?;
             return Ok(Self(None));
         }
         AuthUser::from_request_parts(parts, app).await.map(|u| Self(Some(u.0)))

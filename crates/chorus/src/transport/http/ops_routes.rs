@@ -22,8 +22,18 @@ async fn healthz(State(app): State<App>) -> impl IntoResponse {
     if app.ready.load(Ordering::Acquire) { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting") }
 }
 
+/// Readiness for load balancers. A node whose Redis is unreachable stays in rotation
+/// (`degraded`): it still serves its own clients, only cross-node delivery pauses.
 async fn readyz(State(app): State<App>) -> impl IntoResponse {
-    if app.ready.load(Ordering::Acquire) { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+    if !app.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "not_ready" })));
+    }
+    let (status, redis) = match &app.redis {
+        None => ("ready", "off"),
+        Some(link) if link.is_healthy() => ("ready", "ok"),
+        Some(_) => ("degraded", "unreachable"),
+    };
+    (StatusCode::OK, axum::Json(serde_json::json!({ "status": status, "redis": redis, "database": "ok" })))
 }
 
 async fn metrics_text() -> impl IntoResponse {

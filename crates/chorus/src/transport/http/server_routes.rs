@@ -155,7 +155,7 @@ async fn emit(State(app): State<App>, _: ServerCaller, Body(b): Body<EmitBody>) 
 async fn stats(State(app): State<App>, _: ServerCaller) -> ApiResult<Value> {
     Ok(ok(json!({
         "connectedSockets": app.publisher.connection_count().await,
-        "onlineUsers": app.presence.online_count(),
+        "onlineUsers": app.presence.online_count().await,
         "rooms": app.publisher.room_count().await,
     })))
 }

@@ -15,7 +15,9 @@ use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 
 use super::router;
+use crate::adapters::sequenced_publisher::Opening;
 use crate::auth::jwt::TokenRefusal;
+use crate::domain::resume::ResumeRequest;
 use crate::domain::model::Identity;
 use crate::domain::time::Timestamp;
 use crate::ports::publisher::ConnectionId;
@@ -26,7 +28,25 @@ use crate::state::App;
 pub struct HandshakeAuth {
     #[serde(default)]
     pub token: Option<String>,
+    /// `{sessionId, lastSeq}` of a session to resume (PROTOCOL.md §1). Kept loose: a
+    /// malformed one only means no resume, never a lost token.
+    #[serde(default)]
+    pub resume: Option<serde_json::Value>,
 }
+
+impl HandshakeAuth {
+    pub fn resume_request(&self) -> Option<ResumeRequest> {
+        let resume = self.resume.as_ref()?;
+        let session_id = resume.get("sessionId")?.as_str().filter(|id| !id.is_empty() && id.len() <= 64)?;
+        let last_seq = resume.get("lastSeq").and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
+        Some(ResumeRequest { session_id: session_id.to_owned(), last_seq: last_seq.unwrap_or(0) })
+    }
+}
+
+/// The session the connect middleware opened, for `session_started` to finish (the
+/// node's delivery lock is held until then; see `SequencedPublisher::open`).
+#[derive(Clone)]
+struct PendingStart(Arc<parking_lot::Mutex<Option<Opening>>>);
 
 /// Who a socket speaks for (replaced by `auth:refresh`), and where it comes from.
 #[derive(Clone)]
@@ -152,17 +172,17 @@ fn peer_ip<A: Adapter>(s: &SocketRef<A>) -> Option<String> {
 }
 
 /// Connection rates and caps (PROTOCOL.md §1 `too_many_connections`).
-fn admit(app: &App, user_id: &str, ip: Option<&str>) -> Result<(), Refusal> {
+async fn admit(app: &App, user_id: &str, ip: Option<&str>) -> Result<(), Refusal> {
     use crate::ports::limits::LimitClass;
     let settings = &app.settings;
     if let Some(ip) = ip
-        && app.limits.check(LimitClass::ConnectIp, ip).is_err() {
+        && app.limits.check(LimitClass::ConnectIp, ip).await.is_err() {
             return Err(Refusal("too_many_connections"));
         }
-    if app.limits.check(LimitClass::ConnectUser, user_id).is_err() {
+    if app.limits.check(LimitClass::ConnectUser, user_id).await.is_err() {
         return Err(Refusal("too_many_connections"));
     }
-    if settings.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id) >= settings.max_sockets_per_user {
+    if settings.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id).await >= settings.max_sockets_per_user {
         return Err(Refusal("too_many_connections"));
     }
     Ok(())
@@ -187,11 +207,11 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
         return Err(Refusal(code));
     }
     let ip = peer_ip(&s);
-    admit(&app, &identity.user_id, ip.as_deref())?;
+    admit(&app, &identity.user_id, ip.as_deref()).await?;
     if let Some(ip) = &ip {
-        let held = app.sessions.address_opened(ip);
+        let held = app.sessions.address_opened(ip).await;
         if app.settings.max_sockets_per_ip > 0 && held > app.settings.max_sockets_per_ip {
-            app.sessions.address_closed(ip);
+            app.sessions.address_closed(ip).await;
             return Err(Refusal("too_many_connections"));
         }
     }
@@ -200,8 +220,17 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
     {
         tracing::warn!(user = %identity.user_id, error = %e, "could not store token profile");
     }
-    s.join(format!("user:{}", identity.user_id));
-    s.extensions.insert(Session { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed: Arc::default() });
+    // Last, as nothing below may publish: the opening holds the delivery lock. It joins
+    // the user room (and a resumed session's rooms).
+    let closed: Arc<tokio::sync::RwLock<bool>> = Arc::default();
+    let probe = closed.clone();
+    let closing = Box::new(move || probe.try_read().map_or(true, |c| *c));
+    let opening = app.resume.open(&ConnectionId(s.id.to_string()), &identity.user_id, auth.resume_request(), closing).await;
+    for room in &opening.join {
+        s.join(crate::adapters::socketio_publisher::room_name(room));
+    }
+    s.extensions.insert(PendingStart(Arc::new(parking_lot::Mutex::new(Some(opening)))));
+    s.extensions.insert(Session { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed });
     router::install(&app, &s);
     Ok(())
 }
@@ -211,6 +240,18 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
         tracing::error!(sid = %s.id, "connected socket has no session");
         return;
     };
+    // Missed events first, before the delivery lock is released (on drop): nothing
+    // newer can overtake them.
+    let opening = s.extensions.remove::<PendingStart>().and_then(|p| p.0.lock().take());
+    let started = opening.as_ref().map(|o| o.started.clone());
+    if let Some(opening) = &opening {
+        for (event, payload) in opening.missed() {
+            if let Err(e) = s.emit(event, payload) {
+                tracing::debug!(sid = %s.id, error = %e, "missed event not delivered");
+            }
+        }
+    }
+    drop(opening);
     let who = session.identity();
     let connection = ConnectionId(s.id.to_string());
     app.presence.connected(&who.user_id, &connection).await;
@@ -231,7 +272,8 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
         "userId": who.user_id,
         "sid": s.id.to_string(),
         "serverTime": Timestamp::now(),
-        "recovered": false,
+        "sessionId": started.as_ref().map(|st| st.session_id.as_str()),
+        "recovered": started.as_ref().is_some_and(|st| st.recovered),
         "unreadNotifications": unread,
     });
     if let Err(e) = s.emit("session:ready", &ready) {

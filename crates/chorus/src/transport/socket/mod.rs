@@ -6,6 +6,7 @@ pub mod collab_commands;
 pub mod commands;
 pub mod connect;
 pub mod door;
+pub mod drain;
 pub mod expiry;
 pub mod live_commands;
 pub mod router;

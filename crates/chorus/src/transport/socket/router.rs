@@ -24,7 +24,9 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
             let app = router_app.clone();
             async move {
                 let data = data.map_err(|e| commands::invalid_payload("payload is not valid JSON", &e));
+                let pass = app.commands.enter();
                 let result = match s.extensions.get::<Session>() {
+                    _ if pass.is_none() => Err(DomainError::unavailable("the server is shutting down")),
                     Some(session) => {
                         // Held until the command is done (see `Session::closed`).
                         let closed = session.closed.read().await;
@@ -53,7 +55,7 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
         return Err(DomainError::unauthorized("guests may only join public rooms and record views"));
     }
     let data = data?;
-    if let Err(retry_after_ms) = app.limits.check(limit_class(event), &actor.identity.user_id) {
+    if let Err(retry_after_ms) = app.limits.check(limit_class(event), &actor.identity.user_id).await {
         metrics::counter!("chorus_rate_limited_total").increment(1);
         if app.settings.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.abuse_disconnect_after {
             tracing::info!(sid = %s.id, "sustained rate abuse: disconnecting");
@@ -89,9 +91,9 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     app.chat.connection_closed(&connection).await;
     super::collab_commands::closed(app, &connection).await;
     if let Some(session) = s.extensions.get::<Session>() {
-        app.presence.disconnected(&session.identity().user_id, &connection);
+        app.presence.disconnected(&session.identity().user_id, &connection).await;
         if let Some(ip) = &session.ip {
-            app.sessions.address_closed(ip);
+            app.sessions.address_closed(ip).await;
         }
     }
     metrics::gauge!("chorus_connected_sockets").decrement(1.0);
