@@ -119,3 +119,29 @@ async fn a_socket_joins_at_most_the_configured_number_of_rooms_in_any_area() {
     s.ok("ranking:subscribe", json!({"scope": "type:video"})).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rest_calls_are_rate_limited_per_user_with_retry_after_and_change_nothing() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits_enabled = true;
+        s.rate_limits.rest_user = Rate { per_second: 1, burst: 2 };
+    })
+    .await;
+    let alice = app.token("rest-alice");
+    for _ in 0..2 {
+        let (status, _) = app.rest(reqwest::Method::POST, "/api/content/rest-item/like", Some(&alice), Some(json!({}))).await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = app.rest(reqwest::Method::DELETE, "/api/content/rest-item/like", Some(&alice), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let wait = body["error"]["retryAfterMs"].as_u64().expect("retryAfterMs");
+    assert!(wait > 0 && wait <= 1000, "{wait}");
+    let (_, item) = app.rest(reqwest::Method::GET, "/api/content/rest-item", None, None).await;
+    assert_eq!(item["data"]["counts"]["likes"], 1, "the refused unlike changed nothing");
+    // Another user has a bucket of their own.
+    let bob = app.token("rest-bob");
+    let (status, _) = app.rest(reqwest::Method::POST, "/api/content/rest-item/like", Some(&bob), Some(json!({}))).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}

@@ -246,6 +246,15 @@ mod tests {
         RedisEventLog::new(link, &url, &prefix, Duration::from_secs(60), max_events)
     }
 
+    /// Removes a test's keys (each test has its own prefix).
+    async fn forget(log: &RedisEventLog) {
+        let mut conn = log.link.conn();
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}*", log.stream.trim_end_matches(":resume:log"))).query_async(&mut conn).await.unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();
+        }
+    }
+
     fn chat(id: &str) -> Audience {
         Audience::Room(Room::Chat(id.into()))
     }
@@ -273,6 +282,7 @@ mod tests {
         let Replay::Events(a) = log.read_range(0, seqs[4], &only_a).await.unwrap() else { panic!("gap") };
         assert_eq!(a.iter().map(|e| e.payload["i"].as_i64().unwrap()).collect::<Vec<_>>(), vec![0, 2, 4]);
         assert!(log.append(chat("a"), "x", json!("text"), None).await.is_err(), "non-objects are not logged");
+        forget(&log).await;
     }
 
     #[tokio::test]
@@ -294,6 +304,8 @@ mod tests {
         }
         let Replay::Events(all_of_them) = big.read_range(0, s2[1199], &all).await.unwrap() else { panic!("gap") };
         assert_eq!(all_of_them.len(), 1200);
+        forget(&log).await;
+        forget(&big).await;
     }
 
     #[tokio::test]
@@ -307,6 +319,7 @@ mod tests {
         assert_eq!(got[0].to, Audience::Connection(ConnectionId("c1".into())));
         let none = log.follow(b.seq, Duration::from_millis(100)).await.unwrap();
         assert!(none.is_empty(), "blocks, then returns nothing new");
+        forget(&log).await;
     }
 
     #[tokio::test]
@@ -334,5 +347,6 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(log.load_session("s2").await.unwrap(), None);
         assert_eq!(log.load_session("nope").await.unwrap(), None);
+        forget(&log).await;
     }
 }

@@ -2,12 +2,19 @@
 //! one transaction per batch (each in its own savepoint, so one failing write does
 //! not undo the others); every caller is answered only after the batch commits.
 //! PostgreSQL writes run directly, each in its own transaction.
+//!
+//! Chat messages, the hottest write, have a queue entry of their own: the batch's
+//! messages are stored by one multi-row `INSERT` (`chat::insert_batch`). sqlx's SQLite
+//! driver runs each connection on its own thread and every statement is a round trip
+//! to it with a thread wake-up each way; with a statement plus a savepoint step per
+//! message those hand-offs, not SQLite, capped the persisted rate (BENCHMARKS.md).
 
 use futures_util::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use super::store_error;
+use crate::ports::chat_store::{MessageStored, NewMessage};
 use crate::ports::store::{StoreError, StoreResult};
 
 /// Largest number of writes committed together.
@@ -21,9 +28,22 @@ pub(crate) type WriteOp<T> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Bo
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type ErasedJob = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
+/// A chat message waiting for its batch, and who to answer once it is committed.
+struct QueuedMessage {
+    message: NewMessage,
+    reply: oneshot::Sender<StoreResult<MessageStored>>,
+}
+
+enum Job {
+    /// Any write: its own statements, in its own savepoint.
+    Op(ErasedJob),
+    /// A chat message, stored with the batch's other messages in one statement.
+    Message(QueuedMessage),
+}
+
 pub(crate) enum WriteGate {
     Direct(AnyPool),
-    Batched { queue: parking_lot::Mutex<Option<mpsc::Sender<ErasedJob>>>, done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>, pool: AnyPool },
+    Batched { queue: parking_lot::Mutex<Option<mpsc::Sender<Job>>>, done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>, pool: AnyPool },
 }
 
 impl WriteGate {
@@ -32,9 +52,15 @@ impl WriteGate {
     }
 
     pub(crate) fn batched(pool: AnyPool) -> Self {
-        let (tx, rx) = mpsc::channel::<ErasedJob>(4096);
+        let (tx, rx) = mpsc::channel::<Job>(4096);
         let task = tokio::spawn(write_loop(pool.clone(), rx));
         Self::Batched { queue: parking_lot::Mutex::new(Some(tx)), done: tokio::sync::Mutex::new(Some(task)), pool }
+    }
+
+    /// Whether `insert_message` is available (the batched SQLite writer); otherwise
+    /// messages are written with `run` like any other write.
+    pub(crate) fn merges_messages(&self) -> bool {
+        matches!(self, Self::Batched { .. })
     }
 
     /// Runs `op` in a transaction and returns its result once it is durable.
@@ -53,20 +79,33 @@ impl WriteGate {
                         let result = op(conn).await;
                         let ok = result.is_ok();
                         let finish: Finish = Box::new(move |commit_error| {
-                            let answer = match (result, commit_error) {
-                                (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
-                                (r, _) => r,
-                            };
-                            let _ = reply_tx.send(answer);
+                            let _ = reply_tx.send(after_commit(result, commit_error));
                         });
                         (ok, finish)
                     })
                 });
-                let sender = queue.lock().clone().ok_or_else(|| StoreError::Unavailable("store is closing".into()))?;
-                sender.send(job).await.map_err(|_| StoreError::Unavailable("store is closing".into()))?;
+                self.enqueue(queue, Job::Op(job)).await?;
                 reply_rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
             }
         }
+    }
+
+    /// Stores a chat message in the next batch's multi-row insert (idempotent by
+    /// `(sender, clientMsgId)`) and answers once it is durable. Only for the batched
+    /// writer (`merges_messages`); a message that also adds its sender as a member
+    /// goes through `run`.
+    pub(crate) async fn insert_message(&self, message: NewMessage) -> StoreResult<MessageStored> {
+        let Self::Batched { queue, .. } = self else {
+            return Err(StoreError::Failure("merged message inserts need the batched writer".into()));
+        };
+        let (reply, reply_rx) = oneshot::channel();
+        self.enqueue(queue, Job::Message(QueuedMessage { message, reply })).await?;
+        reply_rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    async fn enqueue(&self, queue: &parking_lot::Mutex<Option<mpsc::Sender<Job>>>, job: Job) -> StoreResult<()> {
+        let sender = queue.lock().clone().ok_or_else(|| StoreError::Unavailable("store is closing".into()))?;
+        sender.send(job).await.map_err(|_| StoreError::Unavailable("store is closing".into()))
     }
 
     /// Stops taking writes, lets the queued ones commit, then closes the pool.
@@ -84,8 +123,17 @@ impl WriteGate {
     }
 }
 
-async fn write_loop(pool: AnyPool, mut rx: mpsc::Receiver<ErasedJob>) {
-    let mut batch: Vec<ErasedJob> = Vec::with_capacity(MAX_BATCH);
+/// A write's answer once its batch's commit outcome is known: a failed commit turns
+/// success into `unavailable` (nothing of the batch is stored).
+fn after_commit<T>(result: StoreResult<T>, commit_error: Option<&StoreError>) -> StoreResult<T> {
+    match (result, commit_error) {
+        (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+        (r, _) => r,
+    }
+}
+
+async fn write_loop(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -98,33 +146,36 @@ async fn write_loop(pool: AnyPool, mut rx: mpsc::Receiver<ErasedJob>) {
     }
 }
 
-async fn run_batch(pool: &AnyPool, batch: &mut Vec<ErasedJob>) {
+async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) {
+    let mut ops = Vec::new();
+    let mut messages = Vec::new();
+    for job in batch.drain(..) {
+        match job {
+            Job::Op(op) => ops.push(op),
+            Job::Message(m) => messages.push(m),
+        }
+    }
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => {
-            let err = store_error(e);
-            for job in batch.drain(..) {
-                fail_job(job, &err);
-            }
+            fail_batch(ops, messages, &store_error(e));
             return;
         }
     };
     // One write alone needs no savepoint: its failure rolls the transaction back.
-    // Several share one transaction, each inside a savepoint so a failure undoes only
-    // itself; the savepoint statements travel in one round trip with their neighbours.
-    let single = batch.len() == 1;
-    let begin = if single { "BEGIN IMMEDIATE" } else { "BEGIN IMMEDIATE; SAVEPOINT chorus_write" };
+    // Otherwise each op runs inside a savepoint so a failure undoes only itself; the
+    // savepoint statements travel in one round trip with their neighbours. The
+    // messages' insert is one statement, atomic by itself, so it needs none.
+    let single = ops.len() == 1 && messages.is_empty();
+    let begin = if single || ops.is_empty() { "BEGIN IMMEDIATE" } else { "BEGIN IMMEDIATE; SAVEPOINT chorus_write" };
     if let Err(e) = conn.execute(begin).await {
-        let err = store_error(e);
-        for job in batch.drain(..) {
-            fail_job(job, &err);
-        }
+        fail_batch(ops, messages, &store_error(e));
         return;
     }
-    let mut finishes = Vec::with_capacity(batch.len());
+    let mut finishes = Vec::with_capacity(ops.len());
     let mut all_ok = true;
-    let count = batch.len();
-    for (i, job) in batch.drain(..).enumerate() {
+    let count = ops.len();
+    for (i, job) in ops.into_iter().enumerate() {
         let (ok, finish) = job(&mut conn).await;
         all_ok &= ok;
         finishes.push(finish);
@@ -142,6 +193,8 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<ErasedJob>) {
             tracing::error!(error = %e, "savepoint handling failed");
         }
     }
+    let (new_messages, replies): (Vec<NewMessage>, Vec<_>) = messages.into_iter().map(|m| (m.message, m.reply)).unzip();
+    let stored = super::chat::insert_batch(&mut conn, &new_messages).await;
     let end = if single && !all_ok { "ROLLBACK" } else { "COMMIT" };
     let commit = conn.execute(end).await.err().map(store_error);
     if commit.is_some() {
@@ -150,14 +203,27 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<ErasedJob>) {
     for finish in finishes {
         finish(commit.as_ref());
     }
+    for (reply, result) in replies.into_iter().zip(stored) {
+        let _ = reply.send(after_commit(result, commit.as_ref()));
+    }
 }
 
-/// Answers a job that never ran because the batch could not start.
-fn fail_job(job: ErasedJob, err: &StoreError) {
-    // The job owns the reply channel; dropping it makes the caller see "writer stopped",
-    // so log the real cause here.
+/// Answers the writes of a batch that could not start.
+fn fail_batch(ops: Vec<ErasedJob>, messages: Vec<QueuedMessage>, err: &StoreError) {
     tracing::error!(error = %err, "write batch could not start");
-    drop(job);
+    // An op owns its reply channel: dropping it makes the caller see "writer stopped"
+    // (the real cause is logged above). Messages are answered with the cause.
+    drop(ops);
+    for m in messages {
+        let _ = m.reply.send(Err(copy_error(err)));
+    }
+}
+
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Failure(m) => StoreError::Failure(m.clone()),
+    }
 }
 
 #[cfg(test)]
