@@ -247,6 +247,7 @@ async fn owners_and_moderators_delete_messages_mute_and_ban_viewers() {
     host.expect("stream:viewers", |v| v["viewerCount"] == 2).await;
     assert_eq!(pest.err("stream:join", json!({"streamId": id})).await, "forbidden");
     assert_eq!(pest.err("stream:chat", json!({"streamId": id, "text": "let me in"})).await, "forbidden");
+    assert_eq!(pest.err("stream:like", json!({"streamId": id, "count": 5})).await, "forbidden", "no taps from a banned viewer");
 
     // The app backend lifts it through the server API.
     let path = "/api/server/moderation/unban";

@@ -1,5 +1,7 @@
 //! Chat in SQL. Sending is one statement: an insert that the unique
-//! `(sender_id, client_msg_id)` index makes idempotent. A room's last message and a
+//! `(sender_id, client_msg_id)` index makes idempotent; on SQLite the writer stores a
+//! whole batch of sends with one multi-row insert (`insert_batch`), and the send's
+//! read (room kind, members, sender) is served from `chat_cache` (SQLite only). A room's last message and a
 //! member's unread count are read from the `(room_id, id)` index, not kept on the
 //! room, so a send writes no second row.
 
@@ -7,8 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
+use super::chat_cache::CachedRoom;
 use super::{Arg, SqlStore, store_error};
 use crate::domain::chat::model::{ChatMessage, ChatRoom, Location, MessageKind, RoomKind};
 use crate::domain::model::UserSummary;
@@ -176,15 +179,167 @@ async fn insert_members(conn: &mut AnyConnection, room_id: &str, user_ids: &[Str
     Ok(added)
 }
 
+/// Stores one message unless `(sender, clientMsgId)` exists; a message with
+/// `join_sender` also makes its sender a member.
+async fn insert_one(conn: &mut AnyConnection, m: &NewMessage) -> StoreResult<MessageStored> {
+    // Coordinates are always bound as numbers, with a flag for "no location":
+    // sqlx 0.8's `Any` sends a NULL f64 to PostgreSQL as a float4, which it refuses.
+    let inserted = sqlx::query(
+        "INSERT INTO chat_messages (id, room_id, sender_id, client_msg_id, kind, body, lat, lng, reply_to, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $11 = 1 THEN $7 END, CASE WHEN $11 = 1 THEN $8 END, $9, $10)
+         ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
+    )
+    .bind(m.id.clone())
+    .bind(m.room_id.clone())
+    .bind(m.sender_id.clone())
+    .bind(m.client_msg_id.clone())
+    .bind(m.kind.as_str())
+    .bind(m.text.clone())
+    .bind(m.location.map_or(0.0, |l| l.lat))
+    .bind(m.location.map_or(0.0, |l| l.lng))
+    .bind(m.reply_to.clone())
+    .bind(m.at.millis())
+    .bind(i64::from(m.location.is_some()))
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        return duplicate_of(conn, m).await;
+    }
+    if m.join_sender {
+        insert_members(&mut *conn, &m.room_id, std::slice::from_ref(&m.sender_id), m.at).await?;
+    }
+    Ok(MessageStored::New)
+}
+
+/// The stored message that a resent `(sender, clientMsgId)` collided with.
+async fn duplicate_of(conn: &mut AnyConnection, m: &NewMessage) -> StoreResult<MessageStored> {
+    let row = sqlx::query("SELECT id FROM chat_messages WHERE sender_id = $1 AND client_msg_id = $2")
+        .bind(m.sender_id.clone())
+        .bind(m.client_msg_id.clone())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let id: String = row.try_get("id").map_err(store_error)?;
+    let stored = read_message(conn, &id).await?.ok_or_else(|| StoreError::Failure("duplicate chat message vanished".into()))?;
+    Ok(MessageStored::Duplicate(Box::new(stored)))
+}
+
+/// Columns of one message row in `insert_batch`'s statement.
+const MESSAGE_COLUMNS: usize = 10;
+
+/// Stores a batch of messages (none with `join_sender`) inside the SQLite writer's
+/// transaction: one multi-row `INSERT` for the whole batch instead of a statement and a
+/// savepoint step per message, each a round trip to sqlx's SQLite thread. Returns one
+/// outcome per message, in order. When the statement fails (a row it cannot store),
+/// the messages are stored one by one, each in its own savepoint, so one bad message
+/// does not fail the others. SQLite only: the coordinates are bound as nullable floats.
+pub(super) async fn insert_batch(conn: &mut AnyConnection, messages: &[NewMessage]) -> Vec<StoreResult<MessageStored>> {
+    if messages.is_empty() {
+        return Vec::new();
+    }
+    match insert_rows(conn, messages).await {
+        Ok(n) if n == messages.len() as u64 => messages.iter().map(|_| Ok(MessageStored::New)).collect(),
+        // Some were resent `(sender, clientMsgId)`s: the ids that are not stored are
+        // the duplicates, answered with the message stored first.
+        Ok(_) => match stored_ids(conn, messages).await {
+            Ok(stored) => {
+                let mut out = Vec::with_capacity(messages.len());
+                for m in messages {
+                    out.push(if stored.contains(&m.id) { Ok(MessageStored::New) } else { duplicate_of(conn, m).await });
+                }
+                out
+            }
+            Err(e) => messages.iter().map(|_| Err(StoreError::Failure(format!("telling duplicates apart: {e}")))).collect(),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, messages = messages.len(), "batched message insert failed; storing one by one");
+            let mut out = Vec::with_capacity(messages.len());
+            for m in messages {
+                out.push(insert_in_savepoint(conn, m).await);
+            }
+            out
+        }
+    }
+}
+
+async fn insert_rows(conn: &mut AnyConnection, messages: &[NewMessage]) -> StoreResult<u64> {
+    let rows = (0..messages.len())
+        .map(|i| format!("({})", placeholders(i * MESSAGE_COLUMNS + 1, MESSAGE_COLUMNS)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO chat_messages (id, room_id, sender_id, client_msg_id, kind, body, lat, lng, reply_to, created_at)
+         VALUES {rows} ON CONFLICT (sender_id, client_msg_id) DO NOTHING"
+    );
+    // Not kept prepared: the text differs with the batch size, and keeping every size
+    // would evict the statements that do repeat.
+    let mut q = sqlx::query(&sql).persistent(false);
+    for m in messages {
+        q = q
+            .bind(m.id.clone())
+            .bind(m.room_id.clone())
+            .bind(m.sender_id.clone())
+            .bind(m.client_msg_id.clone())
+            .bind(m.kind.as_str())
+            .bind(m.text.clone())
+            .bind(m.location.map(|l| l.lat))
+            .bind(m.location.map(|l| l.lng))
+            .bind(m.reply_to.clone())
+            .bind(m.at.millis());
+    }
+    Ok(q.execute(&mut *conn).await.map_err(store_error)?.rows_affected())
+}
+
+/// Which of the batch's new message ids are stored (inside the batch's transaction).
+async fn stored_ids(conn: &mut AnyConnection, messages: &[NewMessage]) -> StoreResult<std::collections::HashSet<String>> {
+    let sql = format!("SELECT id FROM chat_messages WHERE id IN ({})", placeholders(1, messages.len()));
+    let mut q = sqlx::query(&sql).persistent(false);
+    for m in messages {
+        q = q.bind(m.id.clone());
+    }
+    q.fetch_all(conn).await.map_err(store_error)?.iter().map(|r| r.try_get::<String, _>("id").map_err(store_error)).collect()
+}
+
+async fn insert_in_savepoint(conn: &mut AnyConnection, m: &NewMessage) -> StoreResult<MessageStored> {
+    conn.execute("SAVEPOINT chorus_message").await.map_err(store_error)?;
+    let result = insert_one(conn, m).await;
+    let end = if result.is_ok() { "RELEASE chorus_message" } else { "ROLLBACK TO chorus_message; RELEASE chorus_message" };
+    if let Err(e) = conn.execute(end).await {
+        tracing::error!(error = %e, "message savepoint handling failed");
+    }
+    result
+}
+
 /// Messages of others after a member's read position; deleted ones do not count.
 const UNREAD_COUNT: &str = "SELECT COUNT(*) FROM chat_messages x
     WHERE x.room_id = me.room_id AND x.id > COALESCE(me.last_read_id, '') AND x.sender_id <> me.user_id AND x.deleted_at IS NULL";
 
+impl SqlStore {
+    /// After a write that may change a room's members, whatever its outcome.
+    fn forget_room(&self, room_id: &str) {
+        if let Some(cache) = &self.chat_cache {
+            cache.forget_room(room_id);
+        }
+    }
+
+    /// After a write of a user's profile, whatever its outcome.
+    pub(super) fn forget_chat_sender(&self, user_id: &str) {
+        if let Some(cache) = &self.chat_cache {
+            cache.forget_user(user_id);
+        }
+    }
+}
+
 #[async_trait]
 impl ChatStore for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> StoreResult<(RoomRecord, bool)> {
+        let room_id = room.id.clone();
         let room = room.clone();
-        self.write
+        let created = self
+            .write
             .run(Box::new(move |conn| {
                 Box::pin(async move {
                     let inserted = sqlx::query(
@@ -221,7 +376,11 @@ impl ChatStore for SqlStore {
                     Ok((record, inserted))
                 })
             }))
-            .await
+            .await;
+        // A new room id cannot be cached yet; forgetting keeps "every write of
+        // chat_members forgets" true without exceptions.
+        self.forget_room(&room_id);
+        created
     }
 
     async fn room(&self, room_id: &str) -> StoreResult<Option<RoomRecord>> {
@@ -244,6 +403,10 @@ impl ChatStore for SqlStore {
     }
 
     async fn send_context(&self, room_id: &str, sender_id: &str) -> StoreResult<Option<SendContext>> {
+        if let Some((room, sender)) = self.chat_cache.as_ref().and_then(|c| c.get(room_id, sender_id)) {
+            return Ok(Some(SendContext { kind: room.kind, member_ids: room.member_ids.clone(), sender }));
+        }
+        let generation = self.chat_cache.as_ref().map(|c| c.generation());
         let rows = sqlx::query(
             "SELECT r.kind, m.user_id, u.username, u.avatar, u.verified FROM chat_rooms r
              LEFT JOIN chat_members m ON m.room_id = r.id
@@ -263,6 +426,9 @@ impl ChatStore for SqlStore {
             .filter_map(|r| r.try_get::<Option<String>, _>("user_id").transpose())
             .collect::<Result<Vec<_>, _>>()
             .map_err(store_error)?;
+        if let (Some(cache), Some(generation)) = (&self.chat_cache, generation) {
+            cache.fill(generation, room_id, CachedRoom { kind, member_ids: member_ids.clone() }, &sender);
+        }
         Ok(Some(SendContext { kind, member_ids, sender }))
     }
 
@@ -311,65 +477,35 @@ impl ChatStore for SqlStore {
     }
 
     async fn add_members(&self, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>> {
-        let (room_id, user_ids) = (room_id.to_owned(), user_ids.to_vec());
-        self.write
-            .run(Box::new(move |conn| Box::pin(async move { insert_members(conn, &room_id, &user_ids, at).await })))
-            .await
+        let (room, user_ids) = (room_id.to_owned(), user_ids.to_vec());
+        let added = self
+            .write
+            .run(Box::new(move |conn| Box::pin(async move { insert_members(conn, &room, &user_ids, at).await })))
+            .await;
+        self.forget_room(room_id);
+        added
     }
 
     async fn remove_member(&self, room_id: &str, user_id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM chat_members WHERE room_id = $1 AND user_id = $2";
-        Ok(self.write_one(sql, vec![Arg::Text(room_id.to_owned()), Arg::Text(user_id.to_owned())]).await? == 1)
+        let removed = self.write_one(sql, vec![Arg::Text(room_id.to_owned()), Arg::Text(user_id.to_owned())]).await;
+        self.forget_room(room_id);
+        Ok(removed? == 1)
     }
 
     async fn insert_message(&self, message: &NewMessage) -> StoreResult<MessageStored> {
+        // The common case joins the batch's multi-row insert; a message that also makes
+        // its sender a member writes two rows that must commit together, so it runs as
+        // an ordinary write in its own savepoint.
+        if self.write.merges_messages() && !message.join_sender {
+            return self.write.insert_message(message.clone()).await;
+        }
         let m = message.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    // Coordinates are always bound as numbers, with a flag for "no location":
-                    // sqlx 0.8's `Any` sends a NULL f64 to PostgreSQL as a float4, which it refuses.
-                    let inserted = sqlx::query(
-                        "INSERT INTO chat_messages (id, room_id, sender_id, client_msg_id, kind, body, lat, lng, reply_to, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $11 = 1 THEN $7 END, CASE WHEN $11 = 1 THEN $8 END, $9, $10)
-                         ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
-                    )
-                    .bind(m.id.clone())
-                    .bind(m.room_id.clone())
-                    .bind(m.sender_id.clone())
-                    .bind(m.client_msg_id.clone())
-                    .bind(m.kind.as_str())
-                    .bind(m.text.clone())
-                    .bind(m.location.map_or(0.0, |l| l.lat))
-                    .bind(m.location.map_or(0.0, |l| l.lng))
-                    .bind(m.reply_to.clone())
-                    .bind(m.at.millis())
-                    .bind(i64::from(m.location.is_some()))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected()
-                        == 1;
-                    if inserted {
-                        if m.join_sender {
-                            insert_members(&mut *conn, &m.room_id, std::slice::from_ref(&m.sender_id), m.at).await?;
-                        }
-                        return Ok(MessageStored::New);
-                    }
-                    let row = sqlx::query("SELECT id FROM chat_messages WHERE sender_id = $1 AND client_msg_id = $2")
-                        .bind(m.sender_id.clone())
-                        .bind(m.client_msg_id.clone())
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    let id: String = row.try_get("id").map_err(store_error)?;
-                    let stored = read_message(conn, &id)
-                        .await?
-                        .ok_or_else(|| StoreError::Failure("duplicate chat message vanished".into()))?;
-                    Ok(MessageStored::Duplicate(Box::new(stored)))
-                })
-            }))
-            .await
+        let stored = self.write.run(Box::new(move |conn| Box::pin(async move { insert_one(conn, &m).await }))).await;
+        if message.join_sender {
+            self.forget_room(&message.room_id);
+        }
+        stored
     }
 
     async fn message(&self, id: &str) -> StoreResult<Option<ChatMessage>> {

@@ -3,6 +3,7 @@
 //! write is its own transaction). Both dialects accept `$n` placeholders.
 
 mod chat;
+mod chat_cache;
 mod collab;
 mod content;
 mod live;
@@ -44,6 +45,8 @@ pub struct SqlStore {
     read: AnyPool,
     write: Arc<WriteGate>,
     dialect: Dialect,
+    /// `chat:send`'s reads, kept in memory; SQLite only (see `chat_cache`).
+    chat_cache: Option<Arc<chat_cache::SendContextCache>>,
 }
 
 impl SqlStore {
@@ -73,8 +76,11 @@ impl SqlStore {
             .disable_statement_logging();
         // Durability: WAL with synchronous=FULL fsyncs each commit; the writer batches
         // concurrent writes into one commit, so the fsync is paid per batch.
+        // A SQLite connection is a local file with no link to lose, and sqlx's ping is
+        // a round trip to the connection's thread: skip it on every acquire.
         let writer = AnyPoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode=WAL").await?;
@@ -89,6 +95,7 @@ impl SqlStore {
         run_migrations(&writer, Dialect::Sqlite).await?;
         let read = AnyPoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA busy_timeout=5000").await?;
@@ -98,7 +105,12 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        Ok(Self { read, write: Arc::new(WriteGate::batched(writer)), dialect: Dialect::Sqlite })
+        Ok(Self {
+            read,
+            write: Arc::new(WriteGate::batched(writer)),
+            dialect: Dialect::Sqlite,
+            chat_cache: Some(Arc::default()),
+        })
     }
 
     async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
@@ -114,7 +126,7 @@ impl SqlStore {
             .await
             .map_err(unavailable)?;
         run_migrations(&pool, Dialect::Postgres).await?;
-        Ok(Self { read: pool.clone(), write: Arc::new(WriteGate::direct(pool)), dialect: Dialect::Postgres })
+        Ok(Self { read: pool.clone(), write: Arc::new(WriteGate::direct(pool)), dialect: Dialect::Postgres, chat_cache: None })
     }
 
     /// Runs one statement as a durable write (group-committed like every write) and

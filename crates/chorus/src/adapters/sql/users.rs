@@ -31,8 +31,10 @@ async fn read_user(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Use
 #[async_trait]
 impl UserStore for SqlStore {
     async fn upsert_profile(&self, p: &ProfileUpdate) -> StoreResult<UserSummary> {
+        let user_id = p.id.clone();
         let p = p.clone();
-        self.write
+        let stored = self
+            .write
             .run(Box::new(move |conn| {
                 Box::pin(async move {
                     let username = p.username.clone().unwrap_or_else(|| p.id.clone());
@@ -68,7 +70,10 @@ impl UserStore for SqlStore {
                     })
                 })
             }))
-            .await
+            .await;
+        // chat:send keeps sender summaries in memory (SQLite): a profile write forgets its own.
+        self.forget_chat_sender(&user_id);
+        stored
     }
 
     async fn user(&self, id: &str) -> StoreResult<Option<UserSummary>> {

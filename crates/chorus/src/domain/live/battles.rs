@@ -191,6 +191,9 @@ impl BattleService {
         if side.owner_id == *me {
             return Err(DomainError::bad_request("you cannot boost your own side"));
         }
+        if s.streams.sanctions(&side.stream_id, me, Timestamp::now()).await?.banned.is_some() {
+            return Err(DomainError::forbidden("you are banned from this stream"));
+        }
         let order = BoostOrder {
             tx_id: uuid::Uuid::now_v7().to_string(),
             sender_id: me.clone(),

@@ -195,9 +195,13 @@ impl StreamService {
 
     /// `stream:like`: taps (1 to the configured cap) add to the stream's likes; the
     /// total goes out in `metrics:update`.
-    pub async fn like(&self, _actor: &Actor, stream_id: &str, count: Option<i64>) -> DomainResult<Likes> {
+    pub async fn like(&self, actor: &Actor, stream_id: &str, count: Option<i64>) -> DomainResult<Likes> {
         let n = self.shared.rules.like_count(count)?;
         let stream_id = valid_id("streamId", stream_id)?;
+        // A viewer banned from the stream taps nothing into it either.
+        if self.shared.streams.sanctions(stream_id, &actor.identity.user_id, Timestamp::now()).await?.banned.is_some() {
+            return Err(DomainError::forbidden("you are banned from this stream"));
+        }
         match self.shared.streams.add_likes(stream_id, n).await? {
             Some(total) => {
                 self.shared.board.liked(stream_id, total);
