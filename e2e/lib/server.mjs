@@ -432,3 +432,22 @@ export function registerContent(id, { type = 'video', ownerId, title } = {}) {
   if (title !== undefined) body.title = title;
   return restOk('PUT', `/api/server/content/${encodeURIComponent(id)}`, { serverKey: true, body });
 }
+
+/**
+ * An event payload without its top-level `seq`: every event the server publishes carries
+ * a cluster-wide increasing `seq` for session resume (docs/protocol.md §1.1). Whole-payload
+ * comparisons use this; `withSeq` also asserts the `seq` is a positive integer.
+ */
+export function withoutSeq(ev) {
+  if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) return ev;
+  const { seq, ...rest } = ev;
+  return rest;
+}
+
+/** Asserts `ev.seq` is a positive integer, then returns the payload without it. */
+export function checkedSeq(ev) {
+  if (!Number.isSafeInteger(ev?.seq) || ev.seq <= 0) {
+    throw new Error(`expected a positive integer seq, got ${JSON.stringify(ev)?.slice(0, 500)}`);
+  }
+  return withoutSeq(ev);
+}

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, emitAck, emitOk, restOk, startServer, stopServer, token, uid, waitFor } from '../lib/server.mjs';
+import { checkedSeq, connect, emitAck, emitOk, restOk, startServer, stopServer, token, uid, waitFor } from '../lib/server.mjs';
 
 const RING_TIMEOUT_MS = 500;
 
@@ -43,7 +43,7 @@ test('a call rings both devices, one accepts, signals flow both ways, a stranger
   const offer = { type: 'offer', sdp: 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\n' };
   const gotOffer = waitFor(laptop, 'call:signal', (m) => m.callId === callId);
   await emitOk(caller, 'call:signal', { callId, toUserId: bob, signal: offer });
-  assert.deepEqual(await gotOffer, { callId, fromUserId: ann, signal: offer });
+  assert.deepEqual(checkedSeq(await gotOffer), { callId, fromUserId: ann, signal: offer });
 
   const answer = { type: 'answer', sdp: 'v=0\r\n' };
   const candidate = { candidate: 'candidate:0 1 UDP 2122252543 192.0.2.1 49203 typ host', sdpMid: '0', sdpMLineIndex: 0 };

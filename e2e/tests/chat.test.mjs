@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  connect, emitAck, emitOk, rest, restOk, startServer, stopServer, token, track, uid, waitFor,
+  checkedSeq, connect, emitAck, emitOk, rest, restOk, startServer, stopServer, token, track, uid, waitFor,
 } from '../lib/server.mjs';
 
 before(() => startServer());
@@ -100,7 +100,7 @@ test('two users chat in a direct room: messages, history, typing, reactions, rea
   // --- reactions
   const reactionAtA = waitFor(a, 'chat:reaction', (p) => p.messageId === m1.id);
   assert.deepEqual(await emitOk(b, 'chat:react', { messageId: m1.id, emoji: '❤️' }), { emoji: '❤️', count: 1, reacted: true });
-  assert.deepEqual(await reactionAtA, { roomId: room.id, messageId: m1.id, emoji: '❤️', userId: bob, count: 1 });
+  assert.deepEqual(checkedSeq(await reactionAtA), { roomId: room.id, messageId: m1.id, emoji: '❤️', userId: bob, count: 1 });
 
   // --- read receipts and unread counts
   let rooms = (await restOk('GET', '/api/chat/rooms', { token: token(bob) })).rooms;
@@ -124,7 +124,7 @@ test('two users chat in a direct room: messages, history, typing, reactions, rea
   assertError(await emitAck(b, 'chat:delete', { messageId: m1.id }), 'forbidden', 'deleting another user\'s message');
   const deletedAtB = waitFor(b, 'chat:deleted', (p) => p.messageId === m1.id);
   assert.deepEqual(await emitOk(a, 'chat:delete', { messageId: m1.id }), {});
-  assert.deepEqual(await deletedAtB, { roomId: room.id, messageId: m1.id });
+  assert.deepEqual(checkedSeq(await deletedAtB), { roomId: room.id, messageId: m1.id });
   const after = await emitOk(b, 'chat:history', { roomId: room.id });
   assert.equal(after.messages.length, 3, 'a deleted message keeps its place');
   const gone = after.messages.find((m) => m.id === m1.id);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as Y from 'yjs';
 import {
-  connect, emitAck, emitOk, restOk, startServer, stopServer, token, uid, waitFor,
+  checkedSeq, connect, emitAck, emitOk, restOk, startServer, stopServer, token, uid, waitFor,
 } from '../lib/server.mjs';
 
 before(() => startServer());
@@ -118,7 +118,7 @@ test('awareness reaches the others and is cleared when a client leaves', async (
   const cursor = { anchor: 2, head: 4, user: { name: 'Bob', color: '#f00' } };
   const seen = waitFor(a.socket, 'collab:awareness', (m) => m.userId === bob && m.state?.anchor === 2);
   await emitOk(b.socket, 'collab:awareness', { docId, state: cursor });
-  assert.deepEqual(await seen, { docId, userId: bob, state: cursor });
+  assert.deepEqual(checkedSeq(await seen), { docId, userId: bob, state: cursor });
 
   const cleared = waitFor(a.socket, 'collab:awareness', (m) => m.userId === bob && m.state === null);
   b.socket.close();

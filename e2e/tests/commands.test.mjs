@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  connect, emitAck, emitOk, rest, serverAlive, startServer, stopServer, token, uid,
+  checkedSeq, connect, emitAck, emitOk, rest, serverAlive, startServer, stopServer, token, uid,
   waitDisconnect, waitFor,
 } from '../lib/server.mjs';
 
@@ -211,7 +211,7 @@ test('comment:delete removes the author\'s comment for everyone; someone else ge
 
   const seen = waitFor(b, 'comment:deleted', (p) => p.commentId === comment.id);
   assert.deepEqual(await emitOk(a, 'comment:delete', { commentId: comment.id }), {});
-  assert.deepEqual(await seen, { contentId, commentId: comment.id, commentsCount: 1 });
+  assert.deepEqual(checkedSeq(await seen), { contentId, commentId: comment.id, commentsCount: 1 });
 
   assertError(await emitAck(a, 'comment:delete', { commentId: comment.id }), 'not_found', 'delete twice');
   assertError(await emitAck(a, 'comment:delete', { commentId: uid('missing') }), 'not_found', 'delete unknown comment');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  connect, emitAck, emitOk, registerContent, rest, restOk, startServer, stopServer,
+  checkedSeq, connect, emitAck, emitOk, registerContent, rest, restOk, startServer, stopServer,
   token, track, uid, waitFor,
 } from '../lib/server.mjs';
 
@@ -88,7 +88,7 @@ test('location sharing reaches every device of the room\'s members and nobody el
   for (const u of got1) {
     assert.deepEqual(u, got1[0], 'every device gets the same update');
   }
-  const { timestamp: ts1, ...rest1 } = got1[0];
+  const { timestamp: ts1, ...rest1 } = checkedSeq(got1[0]);
   assert.deepEqual(rest1, { roomId: group.id, userId: aId, lat: 48.8566, lng: 2.3522, accuracy: 12.5, liveUntil: null });
   assert.ok(isRfc3339(ts1), `timestamp ${ts1}`);
   assert.ok(Date.parse(ts1) >= before1 - 5 && Date.parse(ts1) <= Date.now() + 5, `timestamp ${ts1} is the time of the share`);
@@ -115,7 +115,7 @@ test('location sharing reaches every device of the room\'s members and nobody el
   await emitOk(a2, 'location:share', pos2);
   for (const s of [a1, a2, d]) {
     const u = await logs.get(s).updates.until((p) => p.roomId === direct.id);
-    assert.deepEqual({ ...u, timestamp: undefined }, { ...pos2, userId: aId, liveUntil: null, timestamp: undefined });
+    assert.deepEqual({ ...checkedSeq(u), timestamp: undefined }, { ...pos2, userId: aId, liveUntil: null, timestamp: undefined });
   }
 
   // --- validation: every malformed or out-of-range share is bad_request
@@ -184,7 +184,7 @@ test('location sharing reaches every device of the room\'s members and nobody el
   const stopAt = Date.now();
   assert.deepEqual(await emitOk(c, 'location:stop', { roomId: group.id }), {});
   for (const st of await Promise.all(cStops)) {
-    const { timestamp, ...restSt } = st;
+    const { timestamp, ...restSt } = checkedSeq(st);
     assert.deepEqual(restSt, { roomId: group.id, userId: cId });
     assert.ok(isRfc3339(timestamp) && Date.parse(timestamp) >= stopAt - 5, `stopped timestamp ${timestamp}`);
   }
@@ -197,7 +197,7 @@ test('location sharing reaches every device of the room\'s members and nobody el
   const arrived = Date.now();
   assert.ok(arrived >= Date.parse(liveUntil) - 5, `stopped arrived ${Date.parse(liveUntil) - arrived} ms before liveUntil`);
   for (const st of aStops) {
-    const { timestamp, ...restSt } = st;
+    const { timestamp, ...restSt } = checkedSeq(st);
     assert.deepEqual(restSt, { roomId: group.id, userId: aId });
     assert.ok(isRfc3339(timestamp), `timestamp ${timestamp}`);
     assert.ok(Date.parse(timestamp) >= Date.parse(liveUntil), `stopped at ${timestamp}, before liveUntil ${liveUntil}`);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  connect, emitOk, expectRefused, rawSocket, rest, restOk, server, startServer, stopServer, token, uid, waitFor,
+  checkedSeq, connect, emitOk, expectRefused, rawSocket, rest, restOk, server, startServer, stopServer, token, uid, waitFor,
 } from '../lib/server.mjs';
 
 before(() => startServer());
@@ -56,8 +56,8 @@ test('POST /api/server/emit to a user reaches every socket of that user and nobo
   const got1 = waitFor(t1, 'app:ping', (p) => p.marker === marker);
   const got2 = waitFor(t2, 'app:ping', (p) => p.marker === marker);
   await restOk('POST', '/api/server/emit', { serverKey: true, body: { to: { userId: target }, event: 'app:ping', data: { marker, n: 1 } } });
-  assert.deepEqual(await got1, { marker, n: 1 });
-  assert.deepEqual(await got2, { marker, n: 1 });
+  assert.deepEqual(checkedSeq(await got1), { marker, n: 1 });
+  assert.deepEqual(checkedSeq(await got2), { marker, n: 1 });
 
   // an emit to all, sent afterwards, reaches `other`; the user-targeted one never did
   const all = uid('all');
@@ -80,8 +80,8 @@ test('POST /api/server/emit to a room reaches its members only', async () => {
   const g1 = waitFor(inside1, 'app:room');
   const g2 = waitFor(inside2, 'app:room');
   await restOk('POST', '/api/server/emit', { serverKey: true, body: { to: { room: `content:${contentId}` }, event: 'app:room', data: { hello: contentId } } });
-  assert.deepEqual(await g1, { hello: contentId });
-  assert.deepEqual(await g2, { hello: contentId });
+  assert.deepEqual(checkedSeq(await g1), { hello: contentId });
+  assert.deepEqual(checkedSeq(await g2), { hello: contentId });
   const fence = waitFor(outside, 'app:fence');
   await restOk('POST', '/api/server/emit', { serverKey: true, body: { to: { all: true }, event: 'app:fence', data: {} } });
   await fence;
@@ -98,7 +98,7 @@ test('POST /api/server/emit to all reaches every connected socket', async () => 
   const marker = uid('all');
   const waits = sockets.map((s) => waitFor(s, 'app:broadcast', (p) => p.marker === marker));
   await restOk('POST', '/api/server/emit', { serverKey: true, body: { to: { all: true }, event: 'app:broadcast', data: { marker } } });
-  for (const w of waits) assert.deepEqual(await w, { marker });
+  for (const w of waits) assert.deepEqual(checkedSeq(await w), { marker });
   for (const s of sockets) s.close();
 });
 

@@ -21,7 +21,7 @@ async fn a_token_in_auth_connects_joins_the_user_room_and_gets_session_ready() {
         .rest(reqwest::Method::POST, "/api/server/emit", Some(crate::support::SERVER_KEY), Some(json!({"to": {"userId": "alice"}, "event": "hello", "data": {"n": 1}})))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(alice.expect("hello", |_| true).await, json!({"n": 1}));
+    assert_eq!(crate::support::checked_seq(&alice.expect("hello", |_| true).await), json!({"n": 1}));
     app.stop().await;
 }
 

@@ -389,3 +389,20 @@ async fn handle_frame(text: &str, out: &mpsc::UnboundedSender<Message>, events: 
         let _ = out.send(Message::Close(None));
     }
 }
+
+/// An event payload without its top-level `seq` (the cluster-wide resume sequence every
+/// published server event carries, docs/protocol.md §1.1), for whole-payload comparisons.
+pub fn without_seq(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("seq");
+    }
+    v
+}
+
+/// Asserts a published event carries a positive integer `seq`, then returns the payload
+/// without it.
+pub fn checked_seq(v: &Value) -> Value {
+    assert!(v["seq"].as_u64().is_some_and(|n| n > 0), "seq is a positive integer: {v}");
+    without_seq(v)
+}
