@@ -36,7 +36,8 @@ export function binaryPath() {
   return process.env.CHORUS_BIN || join(REPO_ROOT, 'target', 'debug', 'chorus');
 }
 
-async function freePort() {
+/** A free TCP port on the loopback (the cluster harness uses it too). */
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();

@@ -14,42 +14,12 @@ use std::time::Duration;
 use chorus::Settings;
 use reqwest::Method;
 use serde_json::json;
-use sqlx::Connection;
 
-use support::{SERVER_KEY, TestApp, spawn_app_with};
+use support::{PgDatabase, SERVER_KEY, TestApp, spawn_app_with};
 
-const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_DEFAULT: &str = "redis://127.0.0.1:6379";
 /// Long enough for several ticks (50 ms) on both nodes: a duplicate would show.
 const QUIET: Duration = Duration::from_millis(700);
-
-/// A fresh PostgreSQL database, dropped at the end (the pattern of the store suite).
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create() -> Self {
-        let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is required for the cluster suite and is not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh")
-        });
-        let name = format!("chorus_cluster_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
-        let url = match admin_url.rfind('/') {
-            Some(i) => format!("{}/{name}", &admin_url[..i]),
-            None => panic!("admin url needs a database path"),
-        };
-        Self { admin_url, name, url }
-    }
-
-    async fn drop_now(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.expect("admin connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.expect("drop database");
-    }
-}
 
 /// The Redis of the suite, checked before any node starts so a missing server fails
 /// with a clear message.

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import jwt from 'jsonwebtoken';
 import { io } from 'socket.io-client';
-import { binaryPath, emitAck, emitOk, track, uid, waitFor, waitDisconnect } from '../../lib/server.mjs';
+import { binaryPath, emitAck, emitOk, freePort, track, uid, waitFor, waitDisconnect } from '../../lib/server.mjs';
 
 export { emitAck, emitOk, track, uid, waitFor, waitDisconnect };
 
@@ -39,17 +39,7 @@ const openSockets = new Set();
 
 // ------------------------------------------------------------------ small utilities
 
-export async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
+export { freePort };
 
 function which(cmd) {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });

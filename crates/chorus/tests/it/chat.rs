@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 use crate::support::{TestApp, WAIT, spawn_app, spawn_app_with};
 
@@ -457,21 +456,11 @@ async fn an_offline_member_gets_one_message_notification_for_a_burst_and_online_
     app.stop().await;
 }
 
-/// A fresh PostgreSQL database for one test, dropped at the end.
-async fn postgres_database() -> (String, String, String) {
-    let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh"));
-    let name = format!("chorus_chat_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
-    (admin_url, name, url)
-}
 
 #[tokio::test]
 async fn the_chat_flow_works_on_postgres() {
-    let (admin_url, name, url) = postgres_database().await;
+    let db = crate::support::PgDatabase::create().await;
+    let url = db.url.clone();
     let app = spawn_app_with(|s| s.database_url = url.clone()).await;
     let room = direct_room(&app, "pg-a", "pg-b").await;
     assert_eq!(direct_room(&app, "pg-b", "pg-a").await, room);
@@ -504,6 +493,5 @@ async fn the_chat_flow_works_on_postgres() {
     assert_eq!(all["messages"][5]["text"], "pg 0 edited");
     drop((a, b));
     app.stop().await;
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
+    db.drop_now().await;
 }

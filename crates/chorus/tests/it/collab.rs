@@ -12,7 +12,6 @@ use chorus::ports::chat_members::ChatMembers;
 use chorus::ports::collab_store::{CollabStore, LoggedUpdate, NewDoc};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Text, TextRef, Transact, Update};
 
@@ -336,15 +335,10 @@ async fn the_collab_store_works_on_sqlite() {
 
 #[tokio::test]
 async fn the_collab_store_works_on_postgres() {
-    let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required and not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh"));
-    let name = format!("chorus_collab_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let db = crate::support::PgDatabase::create().await;
+    let url = db.url.clone();
     let store = SqlStore::connect(&url).await.unwrap();
     store_suite(&store).await;
     store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
+    db.drop_now().await;
 }

@@ -13,9 +13,8 @@ use chorus::ports::live_store::{CreditOrder, GiftOrder, GiftOutcome, NewStream, 
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-use crate::support::{SECRET, SERVER_KEY, TestApp, TestSocket, spawn_app_with};
+use crate::support::{PgDatabase, SECRET, SERVER_KEY, TestApp, TestSocket, spawn_app_with};
 
 /// Short periods so tests see metrics and battle ends quickly.
 fn live_settings(s: &mut Settings) {
@@ -493,34 +492,7 @@ async fn battle_invitations_expire_or_are_declined_and_an_ending_stream_ends_its
 
 // ------------------------------------------------------------------ store level
 
-const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// A fresh PostgreSQL database, dropped when the test is done (the pattern of store.rs).
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    async fn create() -> (Self, String) {
-        let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is required for the store suite and is not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh")
-        });
-        let name = format!("chorus_test_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
-        let url = match admin_url.rfind('/') {
-            Some(i) => format!("{}/{name}", &admin_url[..i]),
-            None => panic!("admin url needs a database path"),
-        };
-        (Self { admin_url, name }, url)
-    }
-
-    async fn drop_now(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.expect("admin connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.expect("drop database");
-    }
-}
 
 fn gift_order(sender: &str, stream: &str, client_tx_id: &str, coins: i64) -> GiftOrder {
     GiftOrder {
@@ -591,7 +563,8 @@ async fn wallet_store_never_overdraws_under_concurrency_on_sqlite() {
 
 #[tokio::test]
 async fn wallet_store_never_overdraws_under_concurrency_on_postgres() {
-    let (db, url) = PgDatabase::create().await;
+    let db = PgDatabase::create().await;
+    let url = db.url.clone();
     wallet_store_concurrency(SqlStore::connect(&url).await.expect("postgres store")).await;
     db.drop_now().await;
 }
@@ -600,7 +573,8 @@ async fn wallet_store_never_overdraws_under_concurrency_on_postgres() {
 /// strikes and mutes, bans, credits, gifts, the throne and a whole battle.
 #[tokio::test]
 async fn a_node_on_postgres_runs_streams_chat_gifts_and_battles() {
-    let (db, url) = PgDatabase::create().await;
+    let db = PgDatabase::create().await;
+    let url = db.url.clone();
     let app = spawn_app_with(|s| {
         live_settings(s);
         s.database_url = url.clone();

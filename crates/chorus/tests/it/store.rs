@@ -7,36 +7,9 @@ use chorus::adapters::sql::SqlStore;
 use chorus::domain::model::{CommentPaging, ProgressReport, RankingScope};
 use chorus::domain::time::Timestamp;
 use chorus::ports::store::{ContentRegistration, ContentStore, NewComment, ProfileUpdate, UserStore};
-use sqlx::Connection;
+use crate::support::PgDatabase;
 
-const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// A fresh PostgreSQL database, dropped when the suite is done.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    async fn create() -> (Self, String) {
-        let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is required for the store suite and is not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh")
-        });
-        let name = format!("chorus_test_{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
-        let url = match admin_url.rfind('/') {
-            Some(i) => format!("{}/{name}", &admin_url[..i]),
-            None => panic!("admin url needs a database path"),
-        };
-        (Self { admin_url, name }, url)
-    }
-
-    async fn drop_now(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.expect("admin connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.expect("drop database");
-    }
-}
 
 async fn suite(store: SqlStore) {
     let store = Arc::new(store);
@@ -243,7 +216,8 @@ async fn the_store_suite_passes_on_sqlite() {
 
 #[tokio::test]
 async fn the_store_suite_passes_on_postgres() {
-    let (db, url) = PgDatabase::create().await;
+    let db = PgDatabase::create().await;
+    let url = db.url.clone();
     suite(SqlStore::connect(&url).await.expect("postgres store")).await;
     SqlStore::connect(&url).await.expect("reopen").close().await;
     db.drop_now().await;
@@ -251,7 +225,8 @@ async fn the_store_suite_passes_on_postgres() {
 
 #[tokio::test]
 async fn a_node_on_postgres_serves_the_video_flow() {
-    let (db, url) = PgDatabase::create().await;
+    let db = PgDatabase::create().await;
+    let url = db.url.clone();
     let app = crate::support::spawn_app_with(|s| s.database_url = url.clone()).await;
     let mut watcher = app.socket("pg-watcher").await;
     watcher.ok("content:join", serde_json::json!({"contentId": "pg-video"})).await;

@@ -406,3 +406,37 @@ pub fn checked_seq(v: &Value) -> Value {
     assert!(v["seq"].as_u64().is_some_and(|n| n > 0), "seq is a positive integer: {v}");
     without_seq(v)
 }
+
+/// Where the tests reach PostgreSQL as an administrator (to create and drop databases).
+const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh PostgreSQL database for one test, dropped by `drop_now`. A missing server
+/// fails the test loudly (scripts/ensure-services.sh starts one).
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is required and not reachable at {admin_url}: {e}. Run scripts/ensure-services.sh")
+        });
+        let name = format!("chorus_test_{}", uuid::Uuid::now_v7().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        let url = match admin_url.rfind('/') {
+            Some(i) => format!("{}/{name}", &admin_url[..i]),
+            None => panic!("admin url needs a database path"),
+        };
+        Self { admin_url, name, url }
+    }
+
+    pub async fn drop_now(self) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.expect("admin connect");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.expect("drop database");
+    }
+}
