@@ -1,6 +1,6 @@
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, OnceLock, RwLock, Weak},
 };
 
 use engineioxide_core::{ProtocolVersion, Sid, TransportType};
@@ -13,6 +13,21 @@ use crate::{
 };
 
 type SocketMap<T> = RwLock<HashMap<Sid, Arc<T>>>;
+
+/// CHORUS PATCH (see PATCH.md): a handle on one Engine.IO connection, put in the
+/// request extensions of its session so the layers above (which only see the request
+/// parts) can close the whole connection, e.g. when its last namespace socket is gone.
+#[derive(Clone)]
+pub struct EngineConnection(Arc<OnceLock<Box<dyn Fn() + Send + Sync>>>);
+
+impl EngineConnection {
+    /// Closes the Engine.IO connection (a no-op if it is already closed).
+    pub fn close(&self) {
+        if let Some(close) = self.0.get() {
+            close();
+        }
+    }
+}
 
 /// The [`EngineIo`] struct holds the state of the engine.io server as well as utility methods to manage the state
 pub struct EngineIo<H: EngineIoHandler> {
@@ -49,6 +64,9 @@ impl<H: EngineIoHandler> EngineIo<H> {
         let engine = self.clone();
         let close_fn = Box::new(move |sid, reason| engine.close_session(sid, reason));
 
+        let mut req = req;
+        let handle = EngineConnection(Arc::new(OnceLock::new()));
+        req.extensions.insert(handle.clone());
         let socket = Socket::new(
             protocol,
             transport,
@@ -58,6 +76,13 @@ impl<H: EngineIoHandler> EngineIo<H> {
             supports_binary,
         );
         let socket = Arc::new(socket);
+        // Weak: the handle lives in the socket's own request parts.
+        let (weak_engine, sid): (Weak<Self>, Sid) = (Arc::downgrade(self), socket.id);
+        let _ = handle.0.set(Box::new(move || {
+            if let Some(engine) = weak_engine.upgrade() {
+                engine.close_session(sid, DisconnectReason::TransportClose);
+            }
+        }));
         self.sockets
             .write()
             .unwrap()

@@ -1149,7 +1149,6 @@ async fn malformed_engineio_handshakes_get_client_errors_and_leave_no_session() 
 }
 
 #[tokio::test]
-#[ignore = "open bug, reported: after a namespace DISCONNECT the Engine.IO connection stays open without a socket, outside every cap"]
 async fn a_client_that_leaves_the_namespace_cannot_keep_an_orphan_connection() {
     let mut arena = arena(|s| {
         s.ping_interval_ms = 300;

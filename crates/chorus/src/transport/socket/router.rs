@@ -98,6 +98,28 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     }
     metrics::gauge!("chorus_connected_sockets").decrement(1.0);
     tracing::debug!(sid = %s.id, ?reason, "socket closed");
+    close_orphaned_connection(s, reason);
+}
+
+/// Chorus serves one namespace, so a connection whose socket left it (the client's
+/// DISCONNECT, or ours) has nothing left to do; socketioxide would keep it open while
+/// pings are answered, outside every socket cap. The client's own DISCONNECT closes it
+/// at once; ours leaves a second for the DISCONNECT packet to reach a well-behaved
+/// client, which then closes the connection itself.
+fn close_orphaned_connection<A: Adapter>(s: &SocketRef<A>, reason: DisconnectReason) {
+    let Some(connection) = s.req_parts().extensions.get::<engineioxide::EngineConnection>().cloned() else {
+        return;
+    };
+    match reason {
+        DisconnectReason::ClientNSDisconnect => connection.close(),
+        DisconnectReason::ServerNSDisconnect => {
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                connection.close();
+            });
+        }
+        _ => {}
+    }
 }
 
 /// Events that post text others read: a muted user may send none of them.
