@@ -92,7 +92,9 @@ pub trait ChatStore: Send + Sync {
     async fn room(&self, room_id: &str) -> StoreResult<Option<RoomRecord>>;
     /// The room's kind and whether `user_id` is a member; `None` for an unknown room.
     async fn access(&self, room_id: &str, user_id: &str) -> StoreResult<Option<RoomAccess>>;
-    /// Kind, members and sender summary in one read; `None` for an unknown room.
+    /// Kind, members and sender summary in one read; `None` for an unknown room. An
+    /// implementation may serve it from memory only if it sees every write of members
+    /// and profiles (the SQLite store does; see `adapters::sql::chat_cache`).
     async fn send_context(&self, room_id: &str, sender_id: &str) -> StoreResult<Option<SendContext>>;
     /// The rooms `user_id` is a member of (only `room_id` when given), each with its last
     /// message and that member's unread count, most recently active first.

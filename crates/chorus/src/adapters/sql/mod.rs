@@ -86,6 +86,13 @@ impl SqlStore {
                     conn.execute("PRAGMA journal_mode=WAL").await?;
                     conn.execute("PRAGMA synchronous=FULL").await?;
                     conn.execute("PRAGMA busy_timeout=5000").await?;
+                    // The writer's inserts touch index pages all over the b-trees: a
+                    // 64 MiB page cache (default 2 MiB) keeps them off the disk reads.
+                    conn.execute("PRAGMA cache_size=-65536").await?;
+                    // Checkpoints run beside the writer (`checkpoint_loop`), not inside
+                    // its commits where they stalled every caller of the batch; this
+                    // higher threshold is only the fallback if that loop falls behind.
+                    conn.execute(format!("PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT_PAGES}").as_str()).await?;
                     Ok(())
                 })
             })
@@ -105,6 +112,7 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
+        tokio::spawn(checkpoint_loop(read.clone()));
         Ok(Self {
             read,
             write: Arc::new(WriteGate::batched(writer)),
@@ -158,6 +166,34 @@ impl SqlStore {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+/// WAL pages past which the writer checkpoints inside its own commit (SQLite's
+/// default is 1,000); normally `checkpoint_loop` keeps the WAL far below it.
+const FALLBACK_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
+/// How often `checkpoint_loop` copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies committed WAL frames into the database file on a read connection, beside the
+/// writer: a PASSIVE checkpoint takes no write lock, so commits go on meanwhile.
+/// Durability does not depend on it (each commit fsyncs the WAL); it keeps the WAL,
+/// and so reads, small. Ends when the pool closes.
+async fn checkpoint_loop(read: AnyPool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if read.is_closed() {
+            return;
+        }
+        if let Err(e) = read.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if read.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }
 

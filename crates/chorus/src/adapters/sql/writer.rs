@@ -29,12 +29,12 @@ type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type ErasedJob = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// A chat message waiting for its batch, and who to answer once it is committed.
-struct QueuedMessage {
+pub(crate) struct QueuedMessage {
     message: NewMessage,
     reply: oneshot::Sender<StoreResult<MessageStored>>,
 }
 
-enum Job {
+pub(crate) enum Job {
     /// Any write: its own statements, in its own savepoint.
     Op(ErasedJob),
     /// A chat message, stored with the batch's other messages in one statement.

@@ -233,8 +233,9 @@ impl ChatService {
         Ok(())
     }
 
-    /// `chat:send`: one read (room, members, sender), one write (idempotent by
-    /// `(sender, clientMsgId)`), one emit to the members' `user:` rooms. The same
+    /// `chat:send`: one read (room, members, sender; on SQLite the store serves it from
+    /// memory), one write (idempotent by `(sender, clientMsgId)`; on SQLite one row of
+    /// the writer's batch insert), one emit to the members' `user:` rooms. The same
     /// `clientMsgId` again returns the stored message with `duplicate: true`.
     pub async fn send(&self, actor: &Actor, input: &SendInput) -> DomainResult<Sent> {
         let room_id = valid_id("roomId", &input.room_id)?;
