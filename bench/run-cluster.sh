@@ -119,7 +119,8 @@ if [ ${#results[@]} -gt 0 ]; then
   for f in "${results[@]}"; do
     python3 - "$f" <<'PY' | tee -a "$OUT/report.md"
 import json, sys
-r = json.load(open(sys.argv[1]))
+text = open(sys.argv[1]).read().strip()
+r = json.loads(text[len("RESULT "):] if text.startswith("RESULT ") else text)
 print(f"\n{r['server']}: comment delivery by receiver node (p50 / p99 ms)")
 for s in r.get("steps", []):
     cells = [f"{(n.get('url') or '?').rsplit(':', 1)[-1]}: {n['comment_delivery_ms'].get('p50')} / {n['comment_delivery_ms'].get('p99')}"
