@@ -293,6 +293,10 @@ impl Application {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(graceful)
             .await?;
+        let unsent = app.notifications.finish_pending(Duration::from_secs(5)).await;
+        if unsent > 0 {
+            tracing::warn!(unsent, "notifications still on their way at shutdown were dropped");
+        }
         store.close().await;
         tracing::info!("chorus stopped");
         Ok(())

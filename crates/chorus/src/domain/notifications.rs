@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio_util::task::TaskTracker;
 
 use super::error::{DomainError, DomainResult};
 use super::model::UserSummary;
@@ -85,11 +86,24 @@ pub struct NotificationService {
     publisher: Arc<dyn EventPublisher>,
     /// Repeats within this window fold into one notification.
     group_window: Duration,
+    /// Notifications on their way after the command that caused them was acked.
+    pending: TaskTracker,
 }
 
 impl NotificationService {
     pub fn new(store: Arc<dyn NotificationStore>, publisher: Arc<dyn EventPublisher>, group_window: Duration) -> Self {
-        Self { store, publisher, group_window }
+        Self { store, publisher, group_window, pending: TaskTracker::new() }
+    }
+
+    /// Graceful shutdown: waits (at most `limit`) for notifications still on their way,
+    /// so those of writes committed just before the signal are stored too. Returns how
+    /// many were still running when the wait ended.
+    pub async fn finish_pending(&self, limit: Duration) -> usize {
+        self.pending.close();
+        if tokio::time::timeout(limit, self.pending.wait()).await.is_err() {
+            return self.pending.len();
+        }
+        0
     }
 
     /// `notifications:list` and `GET /api/notifications`.
@@ -162,6 +176,16 @@ impl NotificationService {
 
 #[async_trait]
 impl Notifier for NotificationService {
+    fn notify_later(self: Arc<Self>, draft: NotificationDraft) {
+        let service = self.clone();
+        self.pending.spawn(async move {
+            let kind = draft.kind;
+            if let Err(e) = service.notify(draft).await {
+                tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
+            }
+        });
+    }
+
     async fn notify(&self, draft: NotificationDraft) -> DomainResult<()> {
         if draft.actor.as_deref() == Some(draft.recipient.as_str()) {
             return Ok(());
@@ -197,13 +221,7 @@ impl Notifier for NotificationService {
 
 /// Sends a draft without making the caller wait; failures are logged.
 pub fn notify_in_background(notifier: &Arc<dyn Notifier>, draft: NotificationDraft) {
-    let notifier = notifier.clone();
-    tokio::spawn(async move {
-        let kind = draft.kind;
-        if let Err(e) = notifier.notify(draft).await {
-            tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
-        }
-    });
+    notifier.clone().notify_later(draft);
 }
 
 /// The `@username` mentions of a text, without duplicates, at most 20.

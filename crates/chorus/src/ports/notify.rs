@@ -1,6 +1,8 @@
 //! How one area asks for a notification without knowing how notifications are kept
 //! or delivered (the notification service implements it).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -70,4 +72,7 @@ pub struct NotificationDraft {
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn notify(&self, draft: NotificationDraft) -> DomainResult<()>;
+    /// Sends a draft without making the caller wait; failures are logged. Graceful
+    /// shutdown waits for these before the store closes.
+    fn notify_later(self: Arc<Self>, draft: NotificationDraft);
 }
