@@ -1,9 +1,10 @@
 //! Trims Socket.IO handshake requests before socketioxide keeps them. socketioxide
 //! holds the upgrade request's URI and headers for the socket's whole life; their
 //! bytes are slices of hyper's read buffer, which pins about 16 KB per connection.
-//! Copying the few headers Chorus needs into fresh buffers releases it.
+//! Copying the few headers Chorus needs (and the URI, also kept by axum as
+//! `OriginalUri`) into fresh buffers releases it.
 
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 
 /// Headers the Engine.IO handshake and Chorus's authentication read.
@@ -41,6 +42,11 @@ pub fn slim(mut req: Request) -> Request {
     *req.headers_mut() = headers;
     let text = req.uri().to_string();
     if let Ok(uri) = text.parse::<Uri>() {
+        // axum's router already kept a copy of the original URI in the extensions: a
+        // slice of the same read buffer, so it is replaced by the owned copy too.
+        if req.extensions().get::<OriginalUri>().is_some() {
+            req.extensions_mut().insert(OriginalUri(uri.clone()));
+        }
         *req.uri_mut() = uri;
     }
     req
