@@ -73,7 +73,7 @@ impl EventLog for MemoryEventLog {
         }
         // Seqs increase along the ring: find the first after `after` by bisection.
         let start = ring.events.partition_point(|e| e.seq <= after);
-        let events = ring.events.iter().skip(start).take_while(|e| e.seq <= upto).filter(|e| keep(&e.to)).cloned().collect();
+        let events = ring.events.range(start..).take_while(|e| e.seq <= upto).filter(|e| keep(&e.to)).cloned().collect();
         Ok(Replay::Events(events))
     }
 
