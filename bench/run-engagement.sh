@@ -27,7 +27,8 @@
 #   CHORUS_LOG       RUST_LOG for Chorus         (default warn)
 #   WAIT_QUIET       seconds to wait for other work on the machine to stop (default 0)
 #   PERF             1 = record the server with `perf record -g` during each scenario and
-#                    write OUT/<scenario>.perf.txt (default 0; perf costs CPU too)
+#                    write OUT/<scenario>.perf.txt, built with the `profiling` profile
+#                    (release + line tables; default 0; perf costs CPU too)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,8 +87,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building chorus and chorus-bench"
-cargo build --release -p chorus -p chorus-bench
+# perf needs line tables to name source lines: PERF=1 builds the `profiling` profile
+# (the release build with line tables, in target/profiling/) instead of `release`.
+PROFILE=release
+[ "$PERF" = 1 ] && PROFILE=profiling
+BIN="target/$PROFILE"
+echo "== building chorus and chorus-bench ($PROFILE profile)"
+cargo build --profile "$PROFILE" -p chorus -p chorus-bench
 echo "built from: $(git describe --always --dirty 2>/dev/null || echo unknown) at $(date -u +%FT%TZ)" >>"$OUT/machine.txt"
 if [[ " $SCENARIOS " == *" chat "* ]] && ! command -v sqlite3 >/dev/null; then
   echo "run-engagement.sh: sqlite3 is not installed: the chat durability check will only page REST history" >&2
@@ -134,7 +140,7 @@ start_chorus() { # scenario
   rm -f "$DB" "$DB-wal" "$DB-shm"
   CHORUS_RATE_LIMITS_ENABLED=false CHORUS_MAX_SOCKETS_PER_USER=0 CHORUS_MAX_SOCKETS_PER_IP=0 \
   CHORUS_STREAM_CHAT_PER_SEC=0 RUST_LOG="$CHORUS_LOG" \
-    target/release/chorus serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$DB" \
+    "$BIN"/chorus serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$DB" \
       --jwt-secret "$JWT_SECRET" --server-key "$SERVER_KEY" >"$OUT/$1.chorus.log" 2>&1 &
   SERVER_PID=$!
   if ! wait_ready "http://127.0.0.1:$PORT/healthz" "$SERVER_PID"; then
@@ -157,7 +163,7 @@ for s in $SCENARIOS; do
   echo "== $s (chorus pid $SERVER_PID, $DB)"
   case "$s" in
     chat)
-      timeout 1200 target/release/chorus-bench chat "${common[@]}" --server-pid "$SERVER_PID" \
+      timeout 1200 "$BIN"/chorus-bench chat "${common[@]}" --server-pid "$SERVER_PID" \
         --users "$CHAT_USERS" --room-size "$CHAT_ROOM_SIZE" --rates "$CHAT_RATES" \
         --duration "$CHAT_DURATION" --db "$DB" --json-out "$OUT/chat.json" \
         | tee "$OUT/chat.txt" || echo "run-engagement.sh: the chat bench failed (exit $?)" >&2
@@ -175,13 +181,13 @@ for s in $SCENARIOS; do
       fi
       ;;
     feed)
-      timeout 1200 target/release/chorus-bench feed "${common[@]}" --server-pid "$SERVER_PID" \
+      timeout 1200 "$BIN"/chorus-bench feed "${common[@]}" --server-pid "$SERVER_PID" \
         --followers "$FEED_FOLLOWERS" --offline-followers "$FEED_OFFLINE" --reps "$FEED_REPS" \
         --side-rate "$FEED_SIDE_RATE" --json-out "$OUT/feed.json" \
         | tee "$OUT/feed.txt" || echo "run-engagement.sh: the feed bench failed (exit $?)" >&2
       ;;
     stream)
-      timeout 1800 target/release/chorus-bench stream "${common[@]}" --server-pid "$SERVER_PID" \
+      timeout 1800 "$BIN"/chorus-bench stream "${common[@]}" --server-pid "$SERVER_PID" \
         --viewers "$STREAM_VIEWERS" --chatters "$STREAM_CHATTERS" --gifters "$STREAM_GIFTERS" \
         --steps "$STREAM_STEPS" --duration "$STREAM_DURATION" --json-out "$OUT/stream.json" \
         | tee "$OUT/stream.txt" || echo "run-engagement.sh: the stream bench failed (exit $?)" >&2
@@ -205,5 +211,5 @@ for s in $SCENARIOS; do
   [ -f "$OUT/$s.json" ] && results+=("$OUT/$s.json")
 done
 if [ ${#results[@]} -gt 0 ]; then
-  target/release/chorus-bench engage-report "${results[@]}" | tee "$OUT/report.md"
+  "$BIN"/chorus-bench engage-report "${results[@]}" | tee "$OUT/report.md"
 fi

@@ -231,6 +231,7 @@ test('content:progress feeds exact analytics: furthest watch time and max buffer
   const zero = {
     contentId: videoId, views: 0, uniqueViewers: 0, reportingViewers: 0, totalWatchTimeSec: 0,
     averageWatchTimeSec: 0, completionRate: 0, qualityDistribution: {}, bufferingRatio: 0,
+    bufferingReports: 0, bufferingViewers: 0,
   };
   assert.deepEqual(await restOk('GET', path, { token: ownerTok }), zero, 'a new item: all zero');
   assert.deepEqual(await restOk('GET', serverPath, { serverKey: true }), zero);
@@ -298,6 +299,8 @@ test('content:progress feeds exact analytics: furthest watch time and max buffer
     completionRate: 0.25, // v2 only
     qualityDistribution: { '1080p': 1, '720p': 1, '480p': 1, unknown: 1 },
     bufferingRatio: 3.5 / 110, // (1.5 + 2 + 0 + 0) / 110
+    bufferingReports: 0, // nobody said `buffering: true`
+    bufferingViewers: 2, // v1 and v2 spent seconds buffering
   };
   const seenByOwner = await restOk('GET', path, { token: ownerTok });
   assert.deepEqual(seenByOwner, expected, 'the owner reads exact sums');
@@ -313,6 +316,7 @@ test('content:progress feeds exact analytics: furthest watch time and max buffer
     averageWatchTimeSec: 30,
     qualityDistribution: { '1080p': 1, '720p': 1, '480p': 1, '360p': 1 },
     bufferingRatio: 3.75 / 120,
+    bufferingViewers: 3,
   };
   assert.deepEqual(await restOk('GET', path, { token: ownerTok }), moved, 'v3 moved from 12.5 s to 22.5 s and 360p');
 
@@ -339,10 +343,39 @@ test('content:progress feeds exact analytics: furthest watch time and max buffer
   assert.deepEqual(await restOk('GET', `/api/server/content/${stray}/analytics`, { serverKey: true }), {
     contentId: stray, views: 0, uniqueViewers: 0, reportingViewers: 1, totalWatchTimeSec: 8,
     averageWatchTimeSec: 8, completionRate: 1, qualityDistribution: { '720p': 1 }, bufferingRatio: 0,
+    bufferingReports: 0, bufferingViewers: 0,
   });
   assertRestError(await rest('GET', `/api/content/${stray}/analytics`, { token: token(v1) }), 403, 'forbidden', 'an item with no owner, even for its only viewer');
 
   // the first item is untouched by all of that
   assert.deepEqual(await restOk('GET', serverPath, { serverKey: true }), moved);
   for (const s of [owner, s1, s2, s3, s4, s5]) s.close();
+});
+
+test('content:progress takes a short-video player\'s quality change: buffering as a boolean, no watchTime', { timeout: 15_000 }, async () => {
+  const videoId = uid('quality');
+  await registerContent(videoId, { type: 'video', ownerId: uid('owner') });
+  const viewer = await connect(token(uid('viewer')));
+  const other = await connect(token(uid('viewer')));
+  // Exactly what the video app sends on a quality change (../shared/seeds/, the video app).
+  assert.deepEqual(await emitOk(viewer, 'content:progress', { contentId: videoId, quality: '720p', buffering: false }), {});
+  assert.deepEqual(await emitOk(viewer, 'content:progress', { contentId: videoId, watchTime: 45.5, completed: false }), {});
+  assert.deepEqual(await emitOk(viewer, 'content:progress', { contentId: videoId, quality: '480p', buffering: true }), {});
+  assert.deepEqual(await emitOk(other, 'content:progress', { contentId: videoId, watchTime: 10, quality: '1080p', buffering: 2 }), {});
+  for (const [data, what] of [
+    [{ quality: '720p', buffering: 'yes' }, 'a string buffering'],
+    [{ quality: '720p', buffering: null, completed: true }, 'completion without a position'],
+    [{ buffering: [true] }, 'an array buffering'],
+  ]) {
+    assertError(await emitAck(viewer, 'content:progress', { contentId: videoId, ...data }), 'bad_request', what);
+  }
+  const a = await restOk('GET', `/api/server/content/${videoId}/analytics`, { serverKey: true });
+  assert.equal(a.reportingViewers, 2);
+  assert.equal(a.totalWatchTimeSec, 55.5, 'a quality change without watchTime keeps the furthest position');
+  assert.deepEqual(a.qualityDistribution, { '480p': 1, '1080p': 1 }, 'the last quality each viewer reported');
+  assert.equal(a.bufferingReports, 1, 'one report said the player was buffering');
+  assert.equal(a.bufferingViewers, 2, 'one viewer stalled, the other spent 2 s buffering');
+  assert.equal(a.bufferingRatio, 2 / 55.5);
+  viewer.close();
+  other.close();
 });

@@ -9,11 +9,14 @@ import {
 before(() => startServer());
 after(() => stopServer());
 
-function assertRefused(r, what) {
-  assert.ok([401, 403].includes(r.status), `${what}: status ${r.status} ${JSON.stringify(r.body)}`);
+// Missing or wrong credentials are 401 `unauthorized` with `WWW-Authenticate: Bearer`;
+// valid credentials that may not do this (a user token) are 403 `forbidden`.
+function assertRefused(r, status, what) {
+  const code = { 401: 'unauthorized', 403: 'forbidden' }[status];
+  assert.equal(r.status, status, `${what}: status ${r.status} ${JSON.stringify(r.body)}`);
   assert.equal(r.body?.success, false, `${what}: envelope ${JSON.stringify(r.body)}`);
-  assert.equal(typeof r.body.error?.code, 'string', `${what}: error.code in ${JSON.stringify(r.body)}`);
-  assert.ok(['unauthorized', 'forbidden'].includes(r.body.error.code), `${what}: code ${r.body.error.code}`);
+  assert.equal(r.body.error?.code, code, `${what}: code in ${JSON.stringify(r.body)}`);
+  assert.equal(r.headers.get('www-authenticate'), status === 401 ? 'Bearer' : null, `${what}: WWW-Authenticate`);
 }
 
 // Every numeric leaf of a JSON value, by dotted path.
@@ -35,9 +38,11 @@ test('a user token, a wrong key or no key is refused on every server endpoint', 
     ['POST', '/api/server/emit', { to: { all: true }, event: 'x', data: {} }],
   ];
   for (const [method, path, body] of calls) {
-    assertRefused(await rest(method, path, { token: userTok, body }), `${method} ${path} with a user token`);
-    assertRefused(await rest(method, path, { serverKey: 'wrong-key', body }), `${method} ${path} with a wrong key`);
-    assertRefused(await rest(method, path, { body }), `${method} ${path} without a key`);
+    assertRefused(await rest(method, path, { token: userTok, body }), 403, `${method} ${path} with a user token`);
+    assertRefused(await rest(method, path, { serverKey: 'wrong-key', body }), 401, `${method} ${path} with a wrong key`);
+    assertRefused(await rest(method, path, { serverKey: `${server().serverKey}x`, body }), 401, `${method} ${path} with the key and one more character`);
+    assertRefused(await rest(method, path, { body }), 401, `${method} ${path} without a key`);
+    assertRefused(await rest(method, path, { headers: { authorization: `Basic ${Buffer.from(`x:${server().serverKey}`).toString('base64')}` }, body }), 401, `${method} ${path} with another scheme`);
   }
   // the server key itself is not a user token
   const err = await expectRefused(rawSocket(server().serverKey));

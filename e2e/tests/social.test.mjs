@@ -177,6 +177,15 @@ test('an offline user finds like, comment, reply, mention and follow notificatio
   assert.deepEqual([...p1.notifications, ...p2.notifications, ...p3.notifications].map((n) => n.id), items.map((n) => n.id));
   const viaRest = await restOk('GET', '/api/notifications', { token: ownerTok });
   assert.deepEqual(viaRest.notifications.map((n) => n.id), items.map((n) => n.id));
+  // `before` is also, as everywhere else, the id of the oldest notification the client holds.
+  const byId2 = await emitOk(o2, 'notifications:list', { limit: 2, before: p1.notifications[1].id });
+  assert.deepEqual(byId2.notifications.map((n) => n.id), p2.notifications.map((n) => n.id));
+  assert.equal(byId2.hasMore, true);
+  const byId3 = await restOk('GET', `/api/notifications?limit=2&before=${encodeURIComponent(byId2.notifications[1].id)}`, { token: ownerTok });
+  assert.deepEqual(byId3.notifications.map((n) => n.id), p3.notifications.map((n) => n.id));
+  assert.equal(byId3.hasMore, false);
+  const last = await emitOk(o2, 'notifications:list', { before: items[items.length - 1].id });
+  assert.deepEqual([last.notifications, last.hasMore], [[], false], 'nothing is older than the oldest');
   assert.equal(viaRest.unreadCount, 5);
 
   // Reading two leaves three unread; unreadOnly lists exactly those; the count survives a reconnect.
@@ -544,7 +553,9 @@ test('bad input is refused: following oneself is a 400 bad_request envelope, not
     ['notifications:read', { ids: [''] }],
     ['notifications:list', { limit: 0 }],
     ['notifications:list', { limit: 1000 }],
-    ['notifications:list', { before: 'not-a-cursor' }],
+    ['notifications:list', { before: 'not:a-cursor' }],
+    ['notifications:list', { before: '' }],
+    ['notifications:list', { before: 42 }],
     ['notifications:list', { unreadOnly: 'yes' }],
     ['presence:set', { status: 'asleep' }],
     ['presence:set', {}],
@@ -557,6 +568,9 @@ test('bad input is refused: following oneself is a 400 bad_request envelope, not
   for (const [event, data] of cases) {
     assertError(await emitAck(s, event, data), 'bad_request', `${event} ${JSON.stringify(data)}`);
   }
+  // an id that is not in this inbox (unknown, or another user's) is not found
+  assertError(await emitAck(s, 'notifications:list', { before: 'not-a-notification' }), 'not_found', 'an unknown notification id as before');
+  assertRestError(await rest('GET', '/api/notifications?before=not-a-notification', { token: tok }), 404, 'not_found', 'REST list before an unknown id');
   // and the connection still works, the inbox untouched
   assert.deepEqual(await emitOk(s, 'notifications:list', {}), { notifications: [], hasMore: false, unreadCount: 0, nextCursor: null });
   s.close();

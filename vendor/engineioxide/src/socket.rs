@@ -200,6 +200,11 @@ where
     /// Whether the socket is currently upgrading to a new transport.
     upgrading: AtomicBool,
 
+    /// CHORUS PATCH (see PATCH.md): whether a WebSocket upgrade was ever started for this
+    /// session. Set once by the first upgrade, never cleared: a failed upgrade closes the
+    /// session, so a second upgrade of the same session is never legitimate.
+    upgrade_claimed: AtomicBool,
+
     /// Channel to send [`PacketBuf`] to the connection
     ///
     /// It is used and managed by the [`EngineIo`](crate::engine) struct depending on the transport type
@@ -264,6 +269,7 @@ where
             protocol,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
+            upgrade_claimed: AtomicBool::new(false),
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,
@@ -301,6 +307,12 @@ where
     }
     pub(crate) fn start_upgrade(&self) {
         self.upgrading.store(true, Ordering::Relaxed);
+    }
+
+    /// CHORUS PATCH (see PATCH.md): claims the session's one upgrade. Only the first caller
+    /// gets `true`; any later or concurrent upgrade must be refused.
+    pub(crate) fn claim_upgrade(&self) -> bool {
+        !self.upgrade_claimed.swap(true, Ordering::AcqRel)
     }
 
     /// Spawn the heartbeat job
@@ -615,6 +627,7 @@ where
             protocol: ProtocolVersion::V4,
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
+            upgrade_claimed: AtomicBool::new(false),
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,

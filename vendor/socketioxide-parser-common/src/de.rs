@@ -31,7 +31,7 @@ pub fn deserialize_packet(data: Str) -> Result<(Packet, Option<usize>), ParseErr
     } else {
         Str::from("/")
     };
-    let ack = read_ack(&mut reader);
+    let ack = read_ack(&mut reader)?;
 
     let data = data.slice(reader.position() as usize..);
     fn str(data: Str) -> Value {
@@ -86,16 +86,25 @@ fn read_nsp(reader: &mut Cursor<&str>, data: &Str) -> Str {
     }
 }
 
-fn read_ack(reader: &mut Cursor<&str>) -> Option<i64> {
+/// Reads the ack id, the digits right before the JSON payload.
+///
+/// CHORUS PATCH (see PATCH.md): digits that do not fit the `i64` ack id are an
+/// [`ParseError::InvalidAckId`]. Upstream returns "no ack id" for them, so the event ran
+/// unacknowledged and a client waiting for its ack retried it.
+fn read_ack(reader: &mut Cursor<&str>) -> Result<Option<i64>, ParseError> {
     let start_index = reader.position() as usize;
     let data = *reader.get_ref();
     loop {
         match reader.has_remaining().then(|| reader.chunk()[0]) {
             Some(c) if c.is_ascii_digit() => reader.advance(1),
             Some(b'[' | b'{') if reader.position() as usize > start_index => {
-                break data[start_index..reader.position() as usize].parse().ok();
+                // Only ASCII digits were read: the parse can only fail on overflow.
+                break data[start_index..reader.position() as usize]
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ParseError::InvalidAckId);
             }
-            _ => break None,
+            _ => break Ok(None),
         }
     }
 }
@@ -144,5 +153,51 @@ mod tests {
     fn ns_without_comma_end() {
         let (packet, _) = deserialize_packet("0/custom".into()).unwrap();
         assert_eq!(packet.ns, "/custom");
+    }
+
+    /// CHORUS PATCH: an ack id that does not fit the `i64` ack id is refused, never
+    /// turned into "no ack id".
+    #[test]
+    fn ack_id_overflow_is_an_error() {
+        for packet in [
+            // i64::MAX + 1, u64::MAX, u64::MAX + 1, 30 digits.
+            "29223372036854775808[\"content:share\",{}]",
+            "218446744073709551615[\"content:share\",{}]",
+            "218446744073709551616[\"content:share\",{}]",
+            "2123456789012345678901234567890[\"content:share\",{}]",
+            "2/chat,18446744073709551616[\"content:share\",{}]",
+            "318446744073709551616[\"ok\"]",
+            "51-18446744073709551616[\"x\",{\"_placeholder\":true,\"num\":0}]",
+            "61-18446744073709551616[{\"_placeholder\":true,\"num\":0}]",
+            "018446744073709551616{}",
+        ] {
+            let res = deserialize_packet(packet.into());
+            assert!(
+                matches!(res, Err(ParseError::InvalidAckId)),
+                "{packet}: {res:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ack_ids_that_fit_are_kept() {
+        use socketioxide_core::packet::PacketData;
+        for (packet, id) in [
+            ("20[\"x\"]", 0),
+            ("21[\"x\"]", 1),
+            ("2123[\"x\",{}]", 123),
+            ("29223372036854775807[\"x\"]", i64::MAX),
+            ("2/chat,42[\"x\"]", 42),
+            // Leading zeros do not overflow.
+            ("200000000000000000000000000000007[\"x\"]", 7),
+        ] {
+            let (packet, _) = deserialize_packet(packet.into()).unwrap();
+            assert!(
+                matches!(packet.inner, PacketData::Event(_, Some(ack)) if ack == id),
+                "{packet:?}"
+            );
+        }
+        let (packet, _) = deserialize_packet("2[\"x\"]".into()).unwrap();
+        assert!(matches!(packet.inner, PacketData::Event(_, None)));
     }
 }

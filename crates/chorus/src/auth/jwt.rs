@@ -1,6 +1,7 @@
 //! JWT verification (PROTOCOL.md §1): the algorithm is pinned by configuration, so
 //! `alg: none` and algorithm switching are refused; `sub` and `exp` are required;
-//! `iss`/`aud` are checked when configured.
+//! `nbf` and `iat` may not lie in the future (beyond the leeway); `iss`/`aud` are
+//! checked when configured; `sub` is an id (no whitespace or control characters).
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -64,6 +65,21 @@ pub struct TokenVerifier {
     validation: Validation,
 }
 
+/// Whether `sub` can be a user id: 1–128 bytes, no whitespace, no control characters
+/// (C0, DEL, C1), and no invisible format characters (bidi overrides, zero-width), so an
+/// id never forges or hides text in a log line or a client's screen.
+fn valid_subject(sub: &str) -> bool {
+    !sub.is_empty()
+        && sub.len() <= crate::domain::text::MAX_ID_LEN
+        && !sub.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+}
+
+/// Unicode format characters that change how surrounding text shows (general category
+/// Cf: soft hyphen, zero-width, bidi marks, embeddings, overrides and isolates, BOM).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
 impl TokenVerifier {
     pub fn new(key: &VerificationKey, issuer: Option<&str>, audience: Option<&str>, leeway_secs: u64) -> anyhow::Result<Self> {
         let (key, alg) = match key {
@@ -82,6 +98,8 @@ impl TokenVerifier {
         validation.leeway = leeway_secs.min(MAX_LEEWAY_SECS);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_exp = true;
+        // A token that is not valid yet is refused like any invalid one (`auth_invalid`).
+        validation.validate_nbf = true;
         match audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
@@ -106,7 +124,13 @@ impl TokenVerifier {
             _ => TokenRefusal::Invalid,
         })?;
         let c = data.claims;
-        if c.sub.is_empty() || c.sub.len() > crate::domain::text::MAX_ID_LEN || c.sub.chars().any(char::is_whitespace) {
+        if !valid_subject(&c.sub) {
+            return Err(TokenRefusal::Invalid);
+        }
+        // Revocation refuses tokens issued before a cut-off: one that claims to be
+        // issued in the future would escape every revocation.
+        let latest_issue = time::OffsetDateTime::now_utc().unix_timestamp().saturating_add_unsigned(self.validation.leeway);
+        if c.iat.is_some_and(|iat| iat > latest_issue) {
             return Err(TokenRefusal::Invalid);
         }
         let roles = c
@@ -161,6 +185,55 @@ mod tests {
         let who = verifier().verify(&t).unwrap();
         assert_eq!(who.user_id, "alice");
         assert_eq!(who.username.as_deref(), Some("Alice"));
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(b"s3cret")).unwrap()
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    fn with_leeway(secs: u64) -> TokenVerifier {
+        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, secs).unwrap()
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused_unless_within_the_leeway() {
+        let later = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() + 3600}));
+        assert_eq!(verifier().verify(&later), Err(TokenRefusal::Invalid));
+        let skewed = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() + 3}));
+        assert_eq!(with_leeway(10).verify(&skewed).map(|w| w.user_id), Ok("alice".to_owned()));
+        assert_eq!(verifier().verify(&skewed), Err(TokenRefusal::Invalid));
+        let started = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() - 60}));
+        assert!(verifier().verify(&started).is_ok());
+        let mistyped = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": "soon"}));
+        assert_eq!(verifier().verify(&mistyped), Err(TokenRefusal::Invalid));
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused_so_it_cannot_escape_revocation() {
+        let ten_years = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": now() + 10 * 365 * 86_400}));
+        assert_eq!(verifier().verify(&ten_years), Err(TokenRefusal::Invalid));
+        let soon = now() + 3;
+        let skewed = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": soon}));
+        assert_eq!(with_leeway(10).verify(&skewed).map(|w| w.issued_at), Ok(Some(soon)));
+        assert_eq!(verifier().verify(&skewed), Err(TokenRefusal::Invalid));
+        let fresh = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": now()}));
+        assert!(verifier().verify(&fresh).is_ok());
+    }
+
+    #[test]
+    fn a_subject_with_control_or_invisible_characters_is_refused() {
+        for sub in ["al\0ice", "al\u{7}ice", "\u{1b}[31mred", "al\u{7f}ice", "al\u{85}ice", "al\u{9b}ice", "al ice", "al\tice", "\u{202e}ecila", "al\u{200b}ice", ""] {
+            let t = signed(&serde_json::json!({"sub": sub, "exp": now() + 60}));
+            assert_eq!(verifier().verify(&t), Err(TokenRefusal::Invalid), "{sub:?}");
+        }
+        for sub in ["alice", "user_42", "user-42@example.com", "ユーザー", "Zoë"] {
+            let t = signed(&serde_json::json!({"sub": sub, "exp": now() + 60}));
+            assert_eq!(verifier().verify(&t).map(|w| w.user_id), Ok(sub.to_owned()));
+        }
     }
 
     #[test]

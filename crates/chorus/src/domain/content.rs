@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::{DomainError, DomainResult};
@@ -119,14 +119,53 @@ pub struct ContentView {
     pub viewer_count: u64,
 }
 
-/// A watch-progress report as a client sends it.
-#[derive(Debug, Clone)]
+/// A watch-progress report as a client sends it (`content:progress`): a position
+/// (`watchTime`), or a quality change (`quality`, `buffering`) that may come without one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProgressInput {
     pub content_id: String,
-    pub watch_time_sec: f64,
+    #[serde(rename = "watchTime")]
+    pub watch_time_sec: Option<f64>,
+    #[serde(default)]
     pub completed: bool,
     pub quality: Option<String>,
-    pub buffering_sec: Option<f64>,
+    pub buffering: Option<Buffering>,
+}
+
+/// What a player says of buffering: whether it is buffering now (short-video players
+/// send `buffering: false` on a quality change), or the seconds it has spent buffering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Buffering {
+    Now(bool),
+    Seconds(f64),
+}
+
+impl<'de> Deserialize<'de> for Buffering {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BufferingVisitor;
+        impl serde::de::Visitor<'_> for BufferingVisitor {
+            type Value = Buffering;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean (buffering now) or a number of seconds")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Buffering, E> {
+                Ok(Buffering::Now(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Buffering, E> {
+                Ok(Buffering::Seconds(v))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E>(self, v: i64) -> Result<Buffering, E> {
+                Ok(Buffering::Seconds(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E>(self, v: u64) -> Result<Buffering, E> {
+                Ok(Buffering::Seconds(v as f64))
+            }
+        }
+        deserializer.deserialize_any(BufferingVisitor)
+    }
 }
 
 /// Longest watch time one report may claim (a day).
@@ -424,23 +463,31 @@ impl ContentService {
     /// `content:progress`: stored for analytics, published to nobody.
     pub async fn progress(&self, actor: &Actor, input: ProgressInput) -> DomainResult<()> {
         let content_id = valid_id("contentId", &input.content_id)?;
-        if !input.watch_time_sec.is_finite() || !(0.0..=MAX_WATCH_TIME_SEC).contains(&input.watch_time_sec) {
-            return Err(DomainError::bad_request("watchTime must be between 0 and 86400 seconds"));
-        }
-        if let Some(b) = input.buffering_sec
-            && (!b.is_finite() || !(0.0..=MAX_WATCH_TIME_SEC).contains(&b)) {
-                return Err(DomainError::bad_request("buffering must be between 0 and 86400 seconds"));
-            }
+        let quality_change = input.quality.is_some() || input.buffering.is_some();
+        let watch_time_sec = match input.watch_time_sec {
+            Some(t) if t.is_finite() && (0.0..=MAX_WATCH_TIME_SEC).contains(&t) => t,
+            Some(_) => return Err(DomainError::bad_request("watchTime must be between 0 and 86400 seconds")),
+            // A quality change without a position leaves the furthest position as it is.
+            None if quality_change && !input.completed => 0.0,
+            None => return Err(DomainError::bad_request("watchTime is required (seconds), unless the report is a quality change")),
+        };
+        let (buffering_sec, buffering_now) = match input.buffering {
+            None => (None, None),
+            Some(Buffering::Now(now)) => (None, Some(now)),
+            Some(Buffering::Seconds(b)) if b.is_finite() && (0.0..=MAX_WATCH_TIME_SEC).contains(&b) => (Some(b), None),
+            Some(Buffering::Seconds(_)) => return Err(DomainError::bad_request("buffering must be a boolean or between 0 and 86400 seconds")),
+        };
         let quality = short_label("quality", input.quality.as_deref(), 16)?;
         self.store.ensure_content(content_id, &self.rules.default_content_type).await?;
         self.store
             .record_progress(&ProgressReport {
                 content_id: content_id.to_owned(),
                 viewer_id: actor.identity.user_id.clone(),
-                watch_time_sec: input.watch_time_sec,
+                watch_time_sec,
                 completed: input.completed,
                 quality,
-                buffering_sec: input.buffering_sec,
+                buffering_sec,
+                buffering_now,
                 at: Timestamp::now(),
             })
             .await?;

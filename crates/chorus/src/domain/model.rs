@@ -140,7 +140,10 @@ pub struct ProgressReport {
     pub watch_time_sec: f64,
     pub completed: bool,
     pub quality: Option<String>,
+    /// Seconds spent buffering, as the player counts them (the largest report counts).
     pub buffering_sec: Option<f64>,
+    /// Whether the player was buffering when it reported (`buffering: true|false`).
+    pub buffering_now: Option<bool>,
     pub at: Timestamp,
 }
 
@@ -184,4 +187,8 @@ pub struct ContentAnalytics {
     pub quality_distribution: BTreeMap<String, i64>,
     /// Buffering time over watch time (0 when nothing was watched).
     pub buffering_ratio: f64,
+    /// Reports in which the player said it was buffering (`buffering: true`).
+    pub buffering_reports: i64,
+    /// Reporting viewers who were buffering at least once (`buffering: true`, or seconds > 0).
+    pub buffering_viewers: i64,
 }

@@ -12,10 +12,11 @@ use tokio_util::task::TaskTracker;
 
 use super::error::{DomainError, DomainResult};
 use super::model::UserSummary;
+use super::text::{MAX_ID_LEN, valid_id};
 use super::time::Timestamp;
 use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
-use crate::ports::social_store::{NewNotification, NotificationRecord, NotificationStore};
+use crate::ports::social_store::{InboxCursor, NewNotification, NotificationRecord, NotificationStore};
 
 /// Largest page of the inbox.
 pub const MAX_PAGE: u32 = 100;
@@ -113,13 +114,11 @@ impl NotificationService {
             Some(l) if (1..=i64::from(MAX_PAGE)).contains(&l) => l as u32,
             Some(_) => return Err(DomainError::bad_request(format!("limit must be 1-{MAX_PAGE}"))),
         };
-        if let Some(c) = before {
-            let valid = c.split_once(':').is_some_and(|(at, id)| at.parse::<i64>().is_ok() && !id.is_empty() && id.len() <= 64);
-            if !valid {
-                return Err(DomainError::bad_request("before must be a cursor from an earlier page"));
-            }
-        }
-        let (records, has_more) = self.store.notifications(user_id, before, limit, unread_only).await?;
+        let before = match before {
+            None => None,
+            Some(b) => Some(self.inbox_cursor(user_id, b).await?),
+        };
+        let (records, has_more) = self.store.notifications(user_id, before.as_ref(), limit, unread_only).await?;
         let next_cursor = if has_more { records.last().map(|r| format!("{}:{}", r.updated_at.millis(), r.id)) } else { None };
         let unread_count = self.store.unread_count(user_id).await?;
         Ok(InboxPage {
@@ -128,6 +127,22 @@ impl NotificationService {
             unread_count,
             next_cursor,
         })
+    }
+
+    /// Reads `before`: the id of the oldest notification the client holds (as `before`
+    /// means everywhere else), or a `nextCursor` from an earlier page.
+    async fn inbox_cursor(&self, user_id: &str, before: &str) -> DomainResult<InboxCursor> {
+        if let Some((at, id)) = before.split_once(':') {
+            return match at.parse::<i64>() {
+                Ok(at) if !id.is_empty() && id.len() <= MAX_ID_LEN => Ok(InboxCursor { updated_at: Timestamp(at), id: id.to_owned() }),
+                _ => Err(DomainError::bad_request("before must be a notification id or a nextCursor from an earlier page")),
+            };
+        }
+        let id = valid_id("before", before)?;
+        self.store
+            .inbox_position(user_id, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("before: no notification {id} in this inbox")))
     }
 
     /// `notifications:read`: some ids, or all. The user's other sockets learn the new

@@ -42,13 +42,23 @@ pub struct NotificationRecord {
     pub read: bool,
 }
 
+/// A place in an inbox, newest first: the page goes on strictly below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxCursor {
+    pub updated_at: Timestamp,
+    pub id: String,
+}
+
 /// Notification inboxes.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// Stores a notification, or folds it into the matching unread group.
     async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord>;
-    /// Newest first (by last update); `before` is a cursor from an earlier page.
-    async fn notifications(&self, user_id: &str, before: Option<&str>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)>;
+    /// Newest first (by last update), strictly below `before` when given.
+    async fn notifications(&self, user_id: &str, before: Option<&InboxCursor>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)>;
+    /// Where one of the user's notifications sits in their inbox; `None` when the user
+    /// has no notification with this id.
+    async fn inbox_position(&self, user_id: &str, notification_id: &str) -> StoreResult<Option<InboxCursor>>;
     /// Marks some (or, with `None`, all) notifications read; returns the unread count.
     async fn mark_read(&self, user_id: &str, ids: Option<&[String]>, at: Timestamp) -> StoreResult<i64>;
     async fn unread_count(&self, user_id: &str) -> StoreResult<i64>;

@@ -84,8 +84,26 @@ async fn the_binary_serves_accepts_its_own_dev_tokens_stops_on_sigterm_and_never
         std::fs::File::open(dir.path().join(file)).unwrap().read_to_string(&mut logs).unwrap();
     }
     assert!(logs.contains("DEVELOPMENT secret"), "the dev secret warning is loud: {logs}");
+    assert!(logs.contains(" INFO "), "text log lines: {logs}");
+    assert!(!logs.contains('\u{1b}'), "log lines written to a file carry ANSI escape codes");
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature), "a token reached the log");
     let secret = std::fs::read_to_string(dir.path().join(".chorus-dev-secret")).unwrap();
     assert!(!logs.contains(secret.trim()), "the dev secret reached the log");
+}
+
+/// The release build is what users download: no debug sections (it was 122 MB with line
+/// tables); the `profiling` profile keeps line tables for perf (BENCHMARKS.md).
+#[test]
+fn the_release_profile_ships_no_debug_sections_and_profiling_keeps_line_tables() {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    let profiles: serde_json::Value = Figment::from(Toml::file(manifest)).extract_inner("profile").unwrap();
+    let release = &profiles["release"];
+    assert!(matches!(release.get("debug"), None | Some(serde_json::Value::Bool(false))) || release["debug"] == 0 || release["debug"] == "none", "{release}");
+    assert!(release["strip"] == "debuginfo" || release["strip"] == "symbols" || release["strip"] == true, "std's debug sections are stripped too: {release}");
+    let profiling = &profiles["profiling"];
+    assert_eq!((profiling["inherits"].clone(), profiling["debug"].clone()), (json!("release"), json!("line-tables-only")), "{profiling}");
+    assert!(profiling["strip"] == "none" || profiling["strip"] == false, "{profiling}");
 }

@@ -14,6 +14,8 @@ async fn a_user_token_never_opens_the_server_api() {
         assert_eq!(status, 403, "{method} {path}");
         assert_eq!(body["success"], false);
         assert_eq!(body["error"]["code"], "forbidden");
+        let (status, body) = app.rest(method.clone(), path, Some("not-the-key"), Some(json!({}))).await;
+        assert_eq!((status, body["error"]["code"].clone()), (401, json!("unauthorized")), "a wrong key is no credential: {method} {path}");
         let (status, body) = app.rest(method, path, None, Some(json!({}))).await;
         assert_eq!((status, body["error"]["code"].clone()), (401, json!("unauthorized")));
     }

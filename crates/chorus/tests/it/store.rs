@@ -161,11 +161,11 @@ async fn reactions_toggle(store: &Arc<SqlStore>) {
 async fn progress_keeps_the_furthest_report(store: &Arc<SqlStore>) {
     store.ensure_content("film", "video").await.unwrap();
     for (t, done) in [(30.0, false), (10.0, false), (60.0, true), (45.0, false)] {
-        let r = ProgressReport { content_id: "film".into(), viewer_id: "p".into(), watch_time_sec: t, completed: done, quality: Some("1080p".into()), buffering_sec: Some(0.5), at: Timestamp::now() };
+        let r = ProgressReport { content_id: "film".into(), viewer_id: "p".into(), watch_time_sec: t, completed: done, quality: Some("1080p".into()), buffering_sec: Some(0.5), buffering_now: None, at: Timestamp::now() };
         store.record_progress(&r).await.unwrap();
     }
     for (viewer, t, done, quality, buffering) in [("q", 20.0, false, "720p", 2.0), ("r", 10.0, true, "720p", 0.0)] {
-        let r = ProgressReport { content_id: "film".into(), viewer_id: viewer.into(), watch_time_sec: t, completed: done, quality: Some(quality.into()), buffering_sec: Some(buffering), at: Timestamp::now() };
+        let r = ProgressReport { content_id: "film".into(), viewer_id: viewer.into(), watch_time_sec: t, completed: done, quality: Some(quality.into()), buffering_sec: Some(buffering), buffering_now: None, at: Timestamp::now() };
         store.record_progress(&r).await.unwrap();
     }
     // Late or repeated reports never add up: p counts once with its furthest report.
@@ -177,6 +177,18 @@ async fn progress_keeps_the_furthest_report(store: &Arc<SqlStore>) {
     assert_eq!(a.quality_distribution.get("1080p"), Some(&1));
     assert_eq!(a.quality_distribution.get("720p"), Some(&2));
     assert!((a.buffering_ratio - 2.5 / 90.0).abs() < 1e-9, "buffering {}", a.buffering_ratio);
+    assert_eq!((a.buffering_reports, a.buffering_viewers), (0, 2), "p and q spent seconds buffering, r none");
+
+    // A player that says whether it is buffering now: each `true` report counts, and a
+    // quality change without a position keeps the furthest one.
+    for (now, t) in [(Some(true), 5.0), (Some(false), 0.0), (Some(true), 0.0)] {
+        let r = ProgressReport { content_id: "film".into(), viewer_id: "s".into(), watch_time_sec: t, completed: false, quality: Some("480p".into()), buffering_sec: None, buffering_now: now, at: Timestamp::now() };
+        store.record_progress(&r).await.unwrap();
+    }
+    let a = store.analytics("film").await.unwrap();
+    assert_eq!((a.reporting_viewers, a.buffering_reports, a.buffering_viewers), (4, 2, 3));
+    assert!((a.total_watch_time_sec - 95.0).abs() < 1e-9, "s keeps its 5 s, got {}", a.total_watch_time_sec);
+    assert!((a.buffering_ratio - 2.5 / 95.0).abs() < 1e-9, "buffering {}", a.buffering_ratio);
 }
 
 async fn rankings_order_by_likes(store: &Arc<SqlStore>) {

@@ -126,9 +126,15 @@ where
     let (socket, ws) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
-            Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
             Some(socket) => {
                 let mut ws = ws_init().await;
+                // CHORUS PATCH (see PATCH.md): only the first upgrade of a polling session
+                // may run; a concurrent or later one is closed at once, as engine.io does.
+                // Upstream let a second one through `3probe` while the first was in flight.
+                if socket.is_ws() || !socket.claim_upgrade() {
+                    refuse_upgrade(ws).await;
+                    return Err(Error::MultipleWebsocketRequests);
+                }
 
                 let upgrade_fut = upgrade_handshake::<H, S>(&socket, &mut ws);
                 match tokio::time::timeout(engine.config.upgrade_timeout, upgrade_fut)
@@ -193,6 +199,20 @@ where
         }
     }
     Ok(())
+}
+
+/// How long a refused upgrade may take to write its close frame.
+const REFUSED_UPGRADE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// CHORUS PATCH (see PATCH.md): closes the WebSocket of a refused upgrade with a close
+/// frame, without waiting for the client's answer, and leaves the session alone.
+async fn refuse_upgrade<S>(mut ws: WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    #[cfg(feature = "tracing")]
+    tracing::debug!("refusing a second websocket upgrade of a session");
+    let _ = tokio::time::timeout(REFUSED_UPGRADE_CLOSE_TIMEOUT, ws.close(None)).await;
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -542,5 +562,25 @@ mod tests {
             .await
             .expect("the writer should stop")
             .unwrap();
+    }
+
+    /// CHORUS PATCH: a session accepts one upgrade; a refused one gets a close frame.
+    #[tokio::test]
+    async fn only_the_first_upgrade_is_claimed_and_a_refused_one_is_closed() {
+        let socket = socket();
+        assert!(
+            socket.claim_upgrade(),
+            "the first upgrade claims the session"
+        );
+        assert!(!socket.claim_upgrade(), "a second upgrade must be refused");
+
+        let (server, mut client) = ws_pair().await;
+        tokio::time::timeout(TIMEOUT, refuse_upgrade(server))
+            .await
+            .expect("the refusal should not wait for the client");
+        let msg = tokio::time::timeout(TIMEOUT, client.next())
+            .await
+            .expect("the client should hear the close");
+        assert!(matches!(msg, Some(Ok(Message::Close(_)))), "{msg:?}");
     }
 }

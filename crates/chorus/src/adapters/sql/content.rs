@@ -492,8 +492,8 @@ impl ContentStore for SqlStore {
                 Box::pin(async move {
                     // One row per viewer and item: repeated or late reports never add up twice.
                     sqlx::query(
-                        "INSERT INTO watch_progress (content_id, viewer_id, watch_time_sec, completed, quality, buffering_sec, reports, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 = 1 THEN $6 END, 1, $7)
+                        "INSERT INTO watch_progress (content_id, viewer_id, watch_time_sec, completed, quality, buffering_sec, reports, updated_at, buffering_reports)
+                         VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 = 1 THEN $6 END, 1, $7, $9)
                          ON CONFLICT (content_id, viewer_id) DO UPDATE SET
                            watch_time_sec = CASE WHEN excluded.watch_time_sec > watch_progress.watch_time_sec
                                                  THEN excluded.watch_time_sec ELSE watch_progress.watch_time_sec END,
@@ -502,6 +502,7 @@ impl ContentStore for SqlStore {
                            buffering_sec = CASE WHEN excluded.buffering_sec > COALESCE(watch_progress.buffering_sec, 0)
                                                 THEN excluded.buffering_sec ELSE watch_progress.buffering_sec END,
                            reports = watch_progress.reports + 1,
+                           buffering_reports = watch_progress.buffering_reports + excluded.buffering_reports,
                            updated_at = excluded.updated_at",
                     )
                     .bind(r.content_id.clone())
@@ -514,6 +515,7 @@ impl ContentStore for SqlStore {
                     .bind(r.buffering_sec.unwrap_or(0.0))
                     .bind(r.at.millis())
                     .bind(i64::from(r.buffering_sec.is_some()))
+                    .bind(i64::from(r.buffering_now == Some(true)))
                     .execute(conn)
                     .await
                     .map_err(store_error)?;
@@ -535,7 +537,9 @@ impl ContentStore for SqlStore {
         // Portable aggregates: COUNT and SUM over doubles decode the same on both databases.
         let row = sqlx::query(
             "SELECT COUNT(*) AS viewers, COUNT(CASE WHEN completed = 1 THEN 1 END) AS completed,
-                    COALESCE(SUM(watch_time_sec), 0.0) AS watch, COALESCE(SUM(COALESCE(buffering_sec, 0.0)), 0.0) AS buffering
+                    COALESCE(SUM(watch_time_sec), 0.0) AS watch, COALESCE(SUM(COALESCE(buffering_sec, 0.0)), 0.0) AS buffering,
+                    CAST(COALESCE(SUM(buffering_reports), 0) AS BIGINT) AS buffering_reports,
+                    COUNT(CASE WHEN buffering_reports > 0 OR buffering_sec > 0 THEN 1 END) AS buffering_viewers
              FROM watch_progress WHERE content_id = $1",
         )
         .bind(content_id.to_owned())
@@ -546,6 +550,8 @@ impl ContentStore for SqlStore {
         let completed: i64 = row.try_get("completed").map_err(store_error)?;
         let watch: f64 = row.try_get("watch").map_err(store_error)?;
         let buffering: f64 = row.try_get("buffering").map_err(store_error)?;
+        let buffering_reports: i64 = row.try_get("buffering_reports").map_err(store_error)?;
+        let buffering_viewers: i64 = row.try_get("buffering_viewers").map_err(store_error)?;
         let mut quality_distribution = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT COALESCE(quality, 'unknown') AS quality, COUNT(*) AS n FROM watch_progress WHERE content_id = $1 GROUP BY COALESCE(quality, 'unknown')",
@@ -568,6 +574,8 @@ impl ContentStore for SqlStore {
             completion_rate: ratio(completed as f64, viewers as f64),
             quality_distribution,
             buffering_ratio: ratio(buffering, watch),
+            buffering_reports,
+            buffering_viewers,
         })
     }
 

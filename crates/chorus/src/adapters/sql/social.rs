@@ -8,8 +8,8 @@ use super::users::user_from_row;
 use super::{Arg, SqlStore, store_error};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
-use crate::ports::social_store::{FollowStore, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
-use crate::ports::store::{StoreError, StoreResult};
+use crate::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
+use crate::ports::store::StoreResult;
 
 const NOTIFICATION_SELECT: &str = "SELECT n.id, n.kind, n.actor_id, n.actor_count, n.subject_kind, n.subject_id, n.phrase,
     n.data, n.created_at, n.updated_at, n.read_at, u.id AS uid, u.username, u.avatar, u.verified
@@ -67,11 +67,6 @@ async fn count_unread(conn: &mut AnyConnection, user_id: &str) -> StoreResult<i6
 }
 
 /// Cursor of the inbox: `{updated_at}:{id}`.
-fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (at, id) = cursor.split_once(':')?;
-    Some((at.parse().ok()?, id.to_owned()))
-}
-
 #[async_trait]
 impl NotificationStore for SqlStore {
     async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord> {
@@ -147,10 +142,11 @@ impl NotificationStore for SqlStore {
             .await
     }
 
-    async fn notifications(&self, user_id: &str, before: Option<&str>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)> {
+    async fn notifications(&self, user_id: &str, before: Option<&InboxCursor>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)> {
+        // Without a cursor, "below the newest possible place": one statement either way.
         let (at, id) = match before {
-            Some(c) => parse_cursor(c).ok_or_else(|| StoreError::Failure("bad cursor reached the store".into()))?,
-            None => (i64::MAX, String::new()),
+            Some(c) => (c.updated_at.millis(), c.id.clone()),
+            None => (i64::MAX, "~".to_owned()),
         };
         let unread = if unread_only { "AND n.read_at IS NULL" } else { "" };
         let sql = format!(
@@ -160,7 +156,7 @@ impl NotificationStore for SqlStore {
         let rows = sqlx::query(&sql)
             .bind(user_id.to_owned())
             .bind(at)
-            .bind(if before.is_some() { id } else { "~".to_owned() })
+            .bind(id)
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.read)
             .await
@@ -168,6 +164,18 @@ impl NotificationStore for SqlStore {
         let has_more = rows.len() > limit as usize;
         let items = rows.iter().take(limit as usize).map(notification_from_row).collect::<Result<Vec<_>, _>>().map_err(store_error)?;
         Ok((items, has_more))
+    }
+
+    async fn inbox_position(&self, user_id: &str, notification_id: &str) -> StoreResult<Option<InboxCursor>> {
+        let row = sqlx::query("SELECT updated_at FROM notifications WHERE user_id = $1 AND id = $2")
+            .bind(user_id.to_owned())
+            .bind(notification_id.to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(store_error)?;
+        row.map(|r| r.try_get::<i64, _>("updated_at").map(|at| InboxCursor { updated_at: Timestamp(at), id: notification_id.to_owned() }))
+            .transpose()
+            .map_err(store_error)
     }
 
     async fn mark_read(&self, user_id: &str, ids: Option<&[String]>, at: Timestamp) -> StoreResult<i64> {

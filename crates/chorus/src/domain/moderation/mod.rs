@@ -4,6 +4,7 @@
 //! webhook is configured, the external moderator has the last word, within a timeout,
 //! failing open or closed as configured.
 
+pub mod confusables;
 pub mod normalize;
 pub mod rules;
 

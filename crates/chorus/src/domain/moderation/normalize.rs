@@ -1,14 +1,35 @@
-//! Text folding for matching: case and accents removed, leetspeak and look-alike
-//! characters mapped to letters, punctuation and spacing tricks undone. Blocklist
+//! Text folding for matching: case and accents removed, cross-script look-alikes and
+//! leetspeak mapped to letters, punctuation and spacing tricks undone. Blocklist
 //! entries and incoming texts go through the same folding, so they compare equal.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// Lowercase without accents: compatibility decomposition (NFKD, which also turns
-/// full-width and styled letters into plain ones), combining marks dropped.
+use super::confusables::push_latin_lookalike;
+
+/// A text decomposed for compatibility (NFKD, which also turns full-width and styled
+/// letters into plain ones), combining marks dropped: still in its own case.
+fn without_accents(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.nfkd().filter(|c| !is_combining_mark(*c))
+}
+
+/// Lowercase without accents.
 pub fn fold_case_and_accents(text: &str) -> String {
-    text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+    without_accents(text).flat_map(char::to_lowercase).collect()
+}
+
+/// Lowercase without accents, and non-Latin look-alikes of Latin letters (Cyrillic `а`,
+/// Greek `ο`) read as those letters, in their own case (see `confusables`): what words
+/// are compared on. Links are not folded this way, so a look-alike of an allowed domain
+/// stays another domain.
+pub fn fold_to_latin(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in without_accents(text) {
+        if !push_latin_lookalike(&mut out, c) {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// The letter a leetspeak character stands for (`1`, `!` and `|` read as `i`).
@@ -26,11 +47,11 @@ fn canonical(c: char) -> char {
     }
 }
 
-/// The words of a text, folded: each whitespace-separated chunk loses its outer
-/// punctuation; a chunk with a letter in it has its leetspeak mapped; what is left
-/// of punctuation inside (`b.a.d`, `b-a-d`) is dropped.
+/// The words of a text, folded (`fold_to_latin`): each whitespace-separated chunk
+/// loses its outer punctuation; a chunk with a letter in it has its leetspeak mapped;
+/// what is left of punctuation inside (`b.a.d`, `b-a-d`) is dropped.
 pub fn words(text: &str) -> Vec<String> {
-    fold_case_and_accents(text)
+    fold_to_latin(text)
         .split(|c: char| c.is_whitespace())
         .filter_map(|chunk| {
             // `@` and `$` open words in leetspeak (`@ss`, `$hit`); other outer punctuation is not part of the word.
@@ -97,6 +118,16 @@ mod tests {
     fn case_accents_and_styled_letters_fold_to_plain_lowercase() {
         assert_eq!(fold_case_and_accents("CAFÉ Ñandú"), "cafe nandu");
         assert_eq!(fold_case_and_accents("ＢＡＤ"), "bad", "full-width letters");
+    }
+
+    #[test]
+    fn look_alikes_from_other_scripts_fold_to_latin_in_their_own_case() {
+        assert_eq!(fold_to_latin("ЅРАМ ѕраm"), "spam spam", "Cyrillic capitals and small letters");
+        assert_eq!(fold_to_latin("ΚΙΝΟ καλό"), "kino kaλo", "Greek in its own case, accent dropped, λ has no Latin twin");
+        assert_eq!(fold_to_latin("ｓｐ\u{200B}аm"), "sp\u{200B}am", "full-width, zero-width and Cyrillic together");
+        assert_eq!(fold_case_and_accents("ѕраm"), "ѕраm", "the plain fold keeps scripts apart");
+        assert_eq!(words("Ѕh!т, 5раm"), ["shit", "spam"], "leetspeak still maps once look-alikes are Latin");
+        assert_eq!(words("modern burn"), ["modern", "burn"], "Latin is never remapped: rn stays rn");
     }
 
     #[test]

@@ -239,6 +239,50 @@ mod tests {
     }
 
     #[test]
+    fn the_blocklist_sees_through_cyrillic_and_greek_look_alikes() {
+        let list = Blocklist::parse("spam, badword, kill yourself, scam");
+        for text in [
+            "ѕраm",                 // Cyrillic ѕ р а
+            "sраm",                 // Cyrillic р а
+            "buy my ЅРАМ",          // Cyrillic capitals
+            "bаdwоrd",              // Cyrillic а о
+            "bαdwοrd",              // Greek α ο
+            "ΚΙll yourself",        // Greek capitals Κ Ι
+            "κιll уоurѕеlf",        // Greek κ ι, Cyrillic у о ѕ е
+            "ｓｐаｍ",              // full-width with a Cyrillic а
+            "s\u{200B}р\u{200B}аm", // zero-width spaces around Cyrillic р а
+            "5сам",                 // leetspeak 5, Cyrillic с а м
+            "ѕ р а m",              // spaced out
+            "bаааааdwоrd",          // long run of Cyrillic а
+        ] {
+            assert!(blocked(&list, text), "{text} should be blocked");
+        }
+        for text in [
+            "Привет, как дела? Смотрю стрим",
+            "Καλημέρα, τι κάνεις; Ωραία εκπομπή",
+            "a spammy-looking but fine sentence about spa mornings",
+            "scamper away, skill yourself up",
+        ] {
+            assert!(!blocked(&list, text), "{text} should pass");
+        }
+    }
+
+    #[test]
+    fn latin_is_not_remapped_so_rn_and_m_stay_apart() {
+        let list = Blocklist::parse("bum, dick");
+        assert!(!blocked(&list, "feel the burn"), "TR39 pairs m with rn; moderation does not");
+        assert!(!blocked(&list, "click here"), "nor d with cl");
+        assert!(blocked(&list, "bυm"), "a Greek υ in bum still reads as u");
+    }
+
+    #[test]
+    fn a_look_alike_of_an_allowed_domain_is_still_a_link() {
+        let policy = LinkPolicy::blocking_except("example.com");
+        assert!(blocked(&policy, "see https://ехаmрlе.com/page"), "Cyrillic е х а р in the host: another domain");
+        assert!(!blocked(&policy, "see https://example.com/page"));
+    }
+
+    #[test]
     fn links_are_blocked_unless_their_domain_is_allowed() {
         let policy = LinkPolicy::blocking_except("example.com, *.chorus.dev");
         for text in ["see https://evil.test/x", "www.spam.net", "go to free-coins.xyz now", "HTTP://Cheap.Shop"] {

@@ -2,7 +2,7 @@
 //! `{success: false, error: {code, message}}` with the HTTP status to match.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
@@ -61,7 +61,13 @@ impl IntoResponse for ApiError {
         if let (Some(ms), Some(obj)) = (e.retry_after_ms, error.as_object_mut()) {
             obj.insert("retryAfterMs".into(), json!(ms));
         }
-        (status_of(e.code), Json(json!({ "success": false, "error": error }))).into_response()
+        let status = status_of(e.code);
+        let mut response = (status, Json(json!({ "success": false, "error": error }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme that would get through (RFC 6750).
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

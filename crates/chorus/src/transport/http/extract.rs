@@ -90,7 +90,9 @@ impl FromRequestParts<App> for MaybeUser {
     }
 }
 
-/// The app backend, authenticated by the server key. A user token never passes.
+/// The app backend, authenticated by the server key. A user token never passes: it is
+/// a valid credential that may not do this (`forbidden`), while a missing or wrong key
+/// is no credential at all (`unauthorized`).
 pub struct ServerCaller;
 
 impl FromRequestParts<App> for ServerCaller {
@@ -101,7 +103,10 @@ impl FromRequestParts<App> for ServerCaller {
         };
         match bearer(parts) {
             Some(presented) if keys_match(presented, key) => Ok(Self),
-            Some(_) => Err(ApiError(DomainError::forbidden("not the server key"))),
+            Some(presented) if app.verifier.verify(presented).is_ok() => {
+                Err(ApiError(DomainError::forbidden("a user token may not call the server API")))
+            }
+            Some(_) => Err(ApiError(DomainError::unauthorized("not the server key"))),
             None => Err(ApiError(DomainError::unauthorized("send Authorization: Bearer <server key>"))),
         }
     }

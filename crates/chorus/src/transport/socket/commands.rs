@@ -48,17 +48,6 @@ struct Share {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Progress {
-    content_id: String,
-    watch_time: f64,
-    #[serde(default)]
-    completed: bool,
-    quality: Option<String>,
-    buffering: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct React {
     comment_id: String,
     emoji: String,
@@ -166,19 +155,7 @@ pub async fn dispatch<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session
         }
         "content:view" => run(data, |p: ContentRef| async move { content.view(&actor.identity.user_id, &p.content_id).await }).await,
         "content:share" => run(data, |p: Share| async move { content.share(actor, &p.content_id, p.channel.as_deref()).await }).await,
-        "content:progress" => {
-            run(data, |p: Progress| async move {
-                let input = ProgressInput {
-                    content_id: p.content_id,
-                    watch_time_sec: p.watch_time,
-                    completed: p.completed,
-                    quality: p.quality,
-                    buffering_sec: p.buffering,
-                };
-                content.progress(actor, input).await.map(|()| json!({}))
-            })
-            .await
-        }
+        "content:progress" => run(data, |p: ProgressInput| async move { content.progress(actor, p).await.map(|()| json!({})) }).await,
         "comment:react" => run(data, |p: React| async move { content.react(actor, &p.comment_id, &p.emoji, p.on).await }).await,
         "comment:edit" => {
             run(data, |p: EditComment| async move {
@@ -230,7 +207,7 @@ pub fn check_payload(event: &str, payload: &Value) -> DomainResult<()> {
         "content:like" => shape::<Like>(payload),
         "content:comment" => shape::<PostComment>(payload),
         "content:share" => shape::<Share>(payload),
-        "content:progress" => shape::<Progress>(payload),
+        "content:progress" => shape::<ProgressInput>(payload),
         "comment:react" => shape::<React>(payload),
         "comment:edit" => shape::<EditComment>(payload),
         "comment:delete" => shape::<CommentRef>(payload),
