@@ -99,12 +99,17 @@ impl std::error::Error for DomainError {}
 
 impl From<crate::ports::store::StoreError> for DomainError {
     fn from(e: crate::ports::store::StoreError) -> Self {
-        match e {
-            crate::ports::store::StoreError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "store unavailable");
+        use crate::ports::store::StoreError;
+        match &e {
+            StoreError::Unavailable { .. } => {
+                tracing::error!(error = %e.chain(), "store unavailable");
                 Self::unavailable("storage is unavailable, try again")
             }
-            other => Self::internal(&other),
+            StoreError::Conflict { .. } => {
+                tracing::info!(error = %e.chain(), "store conflict");
+                Self::conflict("it already exists")
+            }
+            StoreError::Failure { .. } => Self::internal(&e.chain()),
         }
     }
 }

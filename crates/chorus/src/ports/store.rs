@@ -8,15 +8,60 @@ use crate::domain::model::{
 };
 use crate::domain::time::Timestamp;
 
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
+/// The error a store call failed on (the driver's), kept as the source of a
+/// [`StoreError`]. Shared, so one failed batch can answer each of its callers with it.
+pub type StoreCause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
+/// Why a store call failed. Each variant keeps the driver's error as its source, so a
+/// log line shows the whole chain while clients see only the code.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or timed out: the caller may retry.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable: {context}")]
+    Unavailable {
+        context: String,
+        #[source]
+        source: Option<StoreCause>,
+    },
+    /// A uniqueness rule refused the write (`constraint` names it where the database
+    /// says): the thing already exists.
+    #[error("store conflict on {constraint}")]
+    Conflict {
+        constraint: String,
+        #[source]
+        source: StoreCause,
+    },
     /// Anything else: a bug or a broken database.
-    #[error("store failure: {0}")]
-    Failure(String),
+    #[error("store failure: {context}")]
+    Failure {
+        context: String,
+        #[source]
+        source: Option<StoreCause>,
+    },
+}
+
+impl StoreError {
+    /// An outage found without a driver error (a stopped writer, a closing store).
+    pub fn unavailable(context: impl Into<String>) -> Self {
+        Self::Unavailable { context: context.into(), source: None }
+    }
+
+    /// A failure found without a driver error (a row that broke an invariant).
+    pub fn failure(context: impl Into<String>) -> Self {
+        Self::Failure { context: context.into(), source: None }
+    }
+
+    /// The error and each of its sources, joined: what a log line carries.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chorus::adapters::sql::SqlStore;
 use chorus::domain::model::{CommentPaging, ProgressReport, RankingScope};
 use chorus::domain::time::Timestamp;
+use chorus::ports::social_store::{InboxCursor, NewNotification, NotificationStore};
 use chorus::ports::store::{ContentRegistration, ContentStore, NewComment, ProfileUpdate, UserStore};
 use crate::support::PgDatabase;
 
@@ -21,7 +22,55 @@ async fn suite(store: SqlStore) {
     progress_keeps_the_furthest_report(&store).await;
     rankings_order_by_likes(&store).await;
     profiles_keep_unset_fields(&store).await;
+    toggles_in_flight_each_change_the_state(&store).await;
+    the_inbox_pages_below_a_notification(&store).await;
     store.close().await;
+}
+
+/// Two toggles of one user's like in flight at once are two state changes (liked, then
+/// unliked), never two identical acks.
+async fn toggles_in_flight_each_change_the_state(store: &Arc<SqlStore>) {
+    store.ensure_content("flip", "video").await.unwrap();
+    for round in 0..20 {
+        let (a, b) = tokio::join!(store.set_like("flip", "flipper", None, Timestamp::now()), store.set_like("flip", "flipper", None, Timestamp::now()));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.changed && b.changed, "round {round}: {a:?} {b:?}");
+        assert_ne!(a.is_liked, b.is_liked, "round {round}: both toggles saw the same state: {a:?} {b:?}");
+        assert_eq!(store.counts("flip").await.unwrap().likes, 0, "round {round}: two toggles leave it as it was");
+    }
+}
+
+/// `inbox_position` places a notification of the user's own, and of nobody else's.
+async fn the_inbox_pages_below_a_notification(store: &Arc<SqlStore>) {
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let at = Timestamp(1_000 + n);
+        let stored = store
+            .store_notification(&NewNotification {
+                id: format!("n-{n}"),
+                user_id: "inbox".into(),
+                kind: "system".into(),
+                actor_id: None,
+                subject_kind: None,
+                subject_id: None,
+                phrase: format!("note {n}"),
+                data: serde_json::json!({}),
+                group_key: None,
+                window_start: at,
+                at,
+            })
+            .await
+            .unwrap();
+        ids.push(stored.id);
+    }
+    let newest = store.inbox_position("inbox", &ids[2]).await.unwrap().expect("the user's own notification");
+    assert_eq!(newest, InboxCursor { updated_at: Timestamp(1_002), id: "n-2".into() });
+    let (below, more) = store.notifications("inbox", Some(&newest), 10, false).await.unwrap();
+    assert_eq!((below.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), more), (vec!["n-1", "n-0"], false));
+    let (first, more) = store.notifications("inbox", None, 1, false).await.unwrap();
+    assert_eq!((first[0].id.as_str(), more), ("n-2", true));
+    assert_eq!(store.inbox_position("someone-else", &ids[2]).await.unwrap(), None);
+    assert_eq!(store.inbox_position("inbox", "n-missing").await.unwrap(), None);
 }
 
 async fn likes_are_exact_under_concurrency(store: &Arc<SqlStore>) {
@@ -256,4 +305,18 @@ async fn a_node_on_postgres_serves_the_video_flow() {
     drop(watcher);
     app.stop().await;
     db.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_test_database_is_dropped_even_when_its_test_fails() {
+    let (name_tx, name_rx) = tokio::sync::oneshot::channel();
+    let failing = tokio::spawn(async move {
+        let db = PgDatabase::create().await;
+        name_tx.send(db.name().to_owned()).unwrap();
+        assert!(PgDatabase::exists(db.name()).await);
+        panic!("a failing test");
+    });
+    assert!(failing.await.unwrap_err().is_panic());
+    let name = name_rx.await.unwrap();
+    assert!(!PgDatabase::exists(&name).await, "{name} was left behind");
 }

@@ -410,12 +410,14 @@ pub fn checked_seq(v: &Value) -> Value {
 /// Where the tests reach PostgreSQL as an administrator (to create and drop databases).
 const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// A fresh PostgreSQL database for one test, dropped by `drop_now`. A missing server
-/// fails the test loudly (scripts/ensure-services.sh starts one).
+/// A fresh PostgreSQL database for one test, dropped by `drop_now`, or when it goes out
+/// of scope, also when its test fails (the panic unwinds through `Drop`). A missing
+/// server fails the test loudly (scripts/ensure-services.sh starts one).
 pub struct PgDatabase {
     admin_url: String,
     name: String,
     pub url: String,
+    dropped: bool,
 }
 
 impl PgDatabase {
@@ -431,12 +433,51 @@ impl PgDatabase {
             Some(i) => format!("{}/{name}", &admin_url[..i]),
             None => panic!("admin url needs a database path"),
         };
-        Self { admin_url, name, url }
+        Self { admin_url, name, url, dropped: false }
     }
 
-    pub async fn drop_now(self) {
+    /// The database's name on the server.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a database of this name exists on the server.
+    pub async fn exists(name: &str) -> bool {
         use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.expect("admin connect");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.expect("drop database");
+        let admin_url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_owned());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("admin connect");
+        let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&mut admin).await.expect("query pg_database");
+        found.is_some()
+    }
+
+    pub async fn drop_now(mut self) {
+        drop_database(&self.admin_url, &self.name).await.expect("drop database");
+        self.dropped = true;
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+    Ok(())
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Not dropped yet: the test failed (or forgot). `Drop` cannot await, and the test's
+        // runtime may be unwinding, so a thread of its own with its own runtime drops it.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(drop_database(&admin_url, &name)).map_err(std::io::Error::other)
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}: {done:?}", self.name);
+        }
     }
 }

@@ -27,7 +27,7 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.room_id, m.sender_id, m.client_msg_
     FROM chat_messages m LEFT JOIN users u ON u.id = m.sender_id";
 
 fn broken(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Failure(format!("unreadable chat row: {what}"))
+    StoreError::failure(format!("unreadable chat row: {what}"))
 }
 
 fn room_kind(row: &AnyRow) -> StoreResult<RoomKind> {
@@ -224,7 +224,7 @@ async fn duplicate_of(conn: &mut AnyConnection, m: &NewMessage) -> StoreResult<M
         .await
         .map_err(store_error)?;
     let id: String = row.try_get("id").map_err(store_error)?;
-    let stored = read_message(conn, &id).await?.ok_or_else(|| StoreError::Failure("duplicate chat message vanished".into()))?;
+    let stored = read_message(conn, &id).await?.ok_or_else(|| StoreError::failure("duplicate chat message vanished"))?;
     Ok(MessageStored::Duplicate(Box::new(stored)))
 }
 
@@ -262,7 +262,7 @@ pub(super) async fn insert_batch(conn: &mut AnyConnection, messages: &[NewMessag
                 }
                 out
             }
-            Err(e) => messages.iter().map(|_| Err(StoreError::Failure(format!("telling duplicates apart: {e}")))).collect(),
+            Err(e) => messages.iter().map(|_| Err(StoreError::failure(format!("telling duplicates apart: {e}")))).collect(),
         },
         Err(e) => {
             tracing::warn!(error = %e, messages = messages.len(), "batched message insert failed; storing one by one");
@@ -377,7 +377,7 @@ impl ChatStore for SqlStore {
                         room.id.clone()
                     } else {
                         // Only a direct room can collide (on its pair key): return that one.
-                        let key = room.direct_key.clone().ok_or_else(|| StoreError::Failure("room id collision".into()))?;
+                        let key = room.direct_key.clone().ok_or_else(|| StoreError::failure("room id collision"))?;
                         sqlx::query("SELECT id FROM chat_rooms WHERE direct_key = $1")
                             .bind(key)
                             .fetch_one(&mut *conn)
@@ -387,7 +387,7 @@ impl ChatStore for SqlStore {
                     };
                     let record = read_room(conn, &room_id)
                         .await?
-                        .ok_or_else(|| StoreError::Failure("chat room vanished inside its own transaction".into()))?;
+                        .ok_or_else(|| StoreError::failure("chat room vanished inside its own transaction"))?;
                     Ok((record, inserted))
                 })
             }))

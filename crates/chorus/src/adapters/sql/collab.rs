@@ -44,7 +44,7 @@ async fn read_doc(conn: &mut AnyConnection, doc_id: &str) -> StoreResult<Option<
 
 fn member_role(row: &sqlx::any::AnyRow) -> StoreResult<DocRole> {
     let role: String = row.try_get("role").map_err(store_error)?;
-    DocRole::parse(&role).ok_or_else(|| StoreError::Failure(format!("unknown document role {role}")))
+    DocRole::parse(&role).ok_or_else(|| StoreError::failure(format!("unknown document role {role}")))
 }
 
 async fn insert_members(conn: &mut AnyConnection, doc_id: &str, ids: &[String], role: DocRole, at: Timestamp) -> StoreResult<()> {
@@ -78,7 +78,7 @@ impl CollabStore for SqlStore {
                         .map_err(store_error)?;
                     insert_members(&mut *conn, &doc.id, &doc.editor_ids, DocRole::Editor, doc.at).await?;
                     insert_members(&mut *conn, &doc.id, &doc.viewer_ids, DocRole::Viewer, doc.at).await?;
-                    read_doc(conn, &doc.id).await?.ok_or_else(|| StoreError::Failure("document vanished inside its own transaction".into()))
+                    read_doc(conn, &doc.id).await?.ok_or_else(|| StoreError::failure("document vanished inside its own transaction"))
                 })
             }))
             .await
@@ -103,7 +103,7 @@ impl CollabStore for SqlStore {
         let role: Option<String> = row.try_get("role").map_err(store_error)?;
         let role = match role {
             None => None,
-            Some(r) => Some(DocRole::parse(&r).ok_or_else(|| StoreError::Failure(format!("unknown document role {r}")))?),
+            Some(r) => Some(DocRole::parse(&r).ok_or_else(|| StoreError::failure(format!("unknown document role {r}")))?),
         };
         Ok(Some(DocAccess { owner_id: row.try_get("owner_id").map_err(store_error)?, role }))
     }

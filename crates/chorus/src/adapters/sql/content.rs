@@ -130,7 +130,7 @@ async fn insert_content_if_missing(conn: &mut AnyConnection, id: &str, content_t
 }
 
 fn missing(what: &str) -> StoreError {
-    StoreError::Failure(format!("{what} vanished inside its own transaction"))
+    StoreError::failure(format!("{what} vanished inside its own transaction"))
 }
 
 #[async_trait]

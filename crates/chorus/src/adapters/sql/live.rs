@@ -22,7 +22,7 @@ const BATTLE_COLUMNS: &str = "id, stream_a, owner_a, stream_b, owner_b, status, 
     created_at, invite_expires_at, started_at, ends_at, ended_at";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Failure(format!("unexpected {what} in the database: {value:?}"))
+    StoreError::failure(format!("unexpected {what} in the database: {value:?}"))
 }
 
 pub(super) fn stream_from_row(row: &AnyRow) -> StoreResult<Stream> {
@@ -86,7 +86,7 @@ pub(super) async fn read_battle(conn: &mut AnyConnection, id: &str) -> StoreResu
 }
 
 fn vanished(what: &str) -> StoreError {
-    StoreError::Failure(format!("{what} vanished inside its own transaction"))
+    StoreError::failure(format!("{what} vanished inside its own transaction"))
 }
 
 /// Both stream ids of a battle, in lock order.
@@ -566,7 +566,7 @@ impl BattleStore for SqlStore {
 
     async fn close_pending(&self, id: &str, status: BattleStatus, at: Timestamp) -> StoreResult<Option<Battle>> {
         if !matches!(status, BattleStatus::Declined | BattleStatus::Expired | BattleStatus::Cancelled) {
-            return Err(StoreError::Failure(format!("a pending battle cannot close as {}", status.as_str())));
+            return Err(StoreError::failure(format!("a pending battle cannot close as {}", status.as_str())));
         }
         let id = id.to_owned();
         self.write

@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-use crate::ports::store::StoreError;
+use crate::ports::store::{StoreCause, StoreError};
 use writer::WriteGate;
 
 /// A value bound to a statement run by `SqlStore::write_one`.
@@ -58,7 +58,7 @@ impl SqlStore {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Dialect::Postgres
         } else {
-            return Err(StoreError::Failure(format!(
+            return Err(StoreError::failure(format!(
                 "unsupported database url scheme (use sqlite:// or postgres://): {}",
                 url.split(':').next().unwrap_or_default()
             )));
@@ -202,7 +202,7 @@ async fn run_migrations(pool: &AnyPool, dialect: Dialect) -> Result<(), StoreErr
         Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
         Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
     };
-    migrator.run(pool).await.map_err(|e| StoreError::Failure(format!("migrations failed: {e}")))
+    migrator.run(pool).await.map_err(|e| StoreError::Failure { context: "migrations failed".into(), source: Some(Arc::new(e)) })
 }
 
 /// `sqlite://file.db` opens read-write and creates the file when it is missing.
@@ -218,6 +218,8 @@ fn with_create_mode(url: &str) -> String {
 
 /// Maps a sqlx error to the port's error, separating outages (the database is down,
 /// restarting or unreachable: the client may retry) from failures.
+/// A driver error as a store error, kept as its source: an outage is `Unavailable`, a
+/// unique violation `Conflict` (with the constraint's name), anything else `Failure`.
 pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
     let outage = match &e {
         sqlx::Error::PoolTimedOut
@@ -229,7 +231,19 @@ pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => db.code().is_some_and(|code| is_outage_state(&code)),
         _ => false,
     };
-    if outage { StoreError::Unavailable(e.to_string()) } else { StoreError::Failure(e.to_string()) }
+    let conflict = match &e {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            Some(db.constraint().unwrap_or("a unique key").to_owned())
+        }
+        _ => None,
+    };
+    let context = e.to_string();
+    let source: StoreCause = Arc::new(e);
+    match conflict {
+        Some(constraint) => StoreError::Conflict { constraint, source },
+        None if outage => StoreError::Unavailable { context, source: Some(source) },
+        None => StoreError::Failure { context, source: Some(source) },
+    }
 }
 
 /// PostgreSQL SQLSTATEs of an outage rather than a bad statement: connection
@@ -239,12 +253,62 @@ fn is_outage_state(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("53")
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable { context: e.to_string(), source: Some(Arc::new(e)) }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{StoreError, store_error};
+
+    /// Makes a unique violation on `pool` and maps it.
+    async fn duplicate_key_error(pool: &sqlx::AnyPool, table: &str) -> StoreError {
+        use sqlx::Executor;
+        let mut conn = pool.acquire().await.unwrap();
+        conn.execute(format!("CREATE TEMPORARY TABLE {table} (id TEXT, CONSTRAINT {table}_id_key UNIQUE (id))").as_str()).await.unwrap();
+        conn.execute(format!("INSERT INTO {table} (id) VALUES ('a')").as_str()).await.unwrap();
+        let e = conn.execute(format!("INSERT INTO {table} (id) VALUES ('a')").as_str()).await.unwrap_err();
+        store_error(e)
+    }
+
+    fn assert_conflict_keeps_its_cause(e: &StoreError, constraint: Option<&str>) {
+        let StoreError::Conflict { constraint: named, .. } = e else { panic!("not a conflict: {e:?}") };
+        if let Some(c) = constraint {
+            assert_eq!(named, c);
+        }
+        let cause = std::error::Error::source(e).expect("the driver's error is kept as the source");
+        assert!(cause.to_string().to_lowercase().contains("unique"), "{cause}");
+        assert!(e.chain().contains(&cause.to_string()), "{}", e.chain());
+        let refusal = crate::domain::error::DomainError::from(e.clone());
+        assert_eq!(refusal.code, crate::domain::error::ErrorCode::Conflict);
+    }
+
+    #[tokio::test]
+    async fn a_unique_violation_is_a_conflict_that_keeps_its_cause_on_sqlite() {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        assert_conflict_keeps_its_cause(&duplicate_key_error(&pool, "dup_sqlite").await, None);
+    }
+
+    #[tokio::test]
+    async fn a_unique_violation_is_a_conflict_that_names_its_constraint_on_postgres() {
+        sqlx::any::install_default_drivers();
+        let url = std::env::var("CHORUS_TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required at {url} (scripts/ensure-services.sh): {e}"));
+        assert_conflict_keeps_its_cause(&duplicate_key_error(&pool, "dup_pg").await, Some("dup_pg_id_key"));
+    }
+
+    #[test]
+    fn a_missing_row_has_no_driver_cause() {
+        let e = StoreError::failure("row vanished");
+        assert!(std::error::Error::source(&e).is_none());
+        assert_eq!(e.chain(), "store failure: row vanished");
+    }
+
     #[test]
     fn outage_states_are_told_from_bad_statements() {
         assert!(super::is_outage_state("08006"));

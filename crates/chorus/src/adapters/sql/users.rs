@@ -66,7 +66,7 @@ impl UserStore for SqlStore {
                     .await
                     .map_err(store_error)?;
                     read_user(conn, &p.id).await?.ok_or_else(|| {
-                        crate::ports::store::StoreError::Failure("profile vanished after upsert".into())
+                        crate::ports::store::StoreError::failure("profile vanished after upsert")
                     })
                 })
             }))

@@ -31,7 +31,7 @@ fn transaction_from_row(row: &AnyRow) -> StoreResult<Transaction> {
     let kind: String = row.try_get("kind").map_err(store_error)?;
     Ok(Transaction {
         id: row.try_get("id").map_err(store_error)?,
-        kind: TxKind::parse(&kind).ok_or_else(|| StoreError::Failure(format!("unexpected ledger kind {kind:?}")))?,
+        kind: TxKind::parse(&kind).ok_or_else(|| StoreError::failure(format!("unexpected ledger kind {kind:?}")))?,
         amount: row.try_get("amount").map_err(store_error)?,
         balance_after: row.try_get("balance_after").map_err(store_error)?,
         recipient_id: row.try_get("recipient_id").map_err(store_error)?,
@@ -317,7 +317,7 @@ async fn boost(conn: &mut AnyConnection, o: BoostOrder) -> StoreResult<BoostOutc
     let recipient = before.side(&o.side_stream_id).map(|s| s.owner_id.clone()).unwrap_or_default();
     add_earnings(&mut *conn, &recipient, o.coins, o.at).await?;
     settle_claim(&mut *conn, &tx.id, balance, Some(&recipient)).await?;
-    let battle = read_battle(&mut *conn, &o.battle_id).await?.ok_or_else(|| StoreError::Failure("battle vanished inside its own transaction".into()))?;
+    let battle = read_battle(&mut *conn, &o.battle_id).await?.ok_or_else(|| StoreError::failure("battle vanished inside its own transaction"))?;
     let transaction = Transaction { balance_after: balance, recipient_id: Some(recipient), ..tx };
     Ok(BoostOutcome::Applied(Box::new(BoostApplied { transaction, balance, battle })))
 }

@@ -85,7 +85,7 @@ impl WriteGate {
                     })
                 });
                 self.enqueue(queue, Job::Op(job)).await?;
-                reply_rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+                reply_rx.await.map_err(|_| StoreError::unavailable("writer stopped"))?
             }
         }
     }
@@ -96,16 +96,16 @@ impl WriteGate {
     /// goes through `run`.
     pub(crate) async fn insert_message(&self, message: NewMessage) -> StoreResult<MessageStored> {
         let Self::Batched { queue, .. } = self else {
-            return Err(StoreError::Failure("merged message inserts need the batched writer".into()));
+            return Err(StoreError::failure("merged message inserts need the batched writer"));
         };
         let (reply, reply_rx) = oneshot::channel();
         self.enqueue(queue, Job::Message(QueuedMessage { message, reply })).await?;
-        reply_rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+        reply_rx.await.map_err(|_| StoreError::unavailable("writer stopped"))?
     }
 
     async fn enqueue(&self, queue: &parking_lot::Mutex<Option<mpsc::Sender<Job>>>, job: Job) -> StoreResult<()> {
-        let sender = queue.lock().clone().ok_or_else(|| StoreError::Unavailable("store is closing".into()))?;
-        sender.send(job).await.map_err(|_| StoreError::Unavailable("store is closing".into()))
+        let sender = queue.lock().clone().ok_or_else(|| StoreError::unavailable("store is closing"))?;
+        sender.send(job).await.map_err(|_| StoreError::unavailable("store is closing"))
     }
 
     /// Stops taking writes, lets the queued ones commit, then closes the pool.
@@ -127,7 +127,7 @@ impl WriteGate {
 /// success into `unavailable` (nothing of the batch is stored).
 fn after_commit<T>(result: StoreResult<T>, commit_error: Option<&StoreError>) -> StoreResult<T> {
     match (result, commit_error) {
-        (Ok(_), Some(e)) => Err(StoreError::Unavailable(format!("commit failed: {e}"))),
+        (Ok(_), Some(e)) => Err(StoreError::Unavailable { context: "commit failed".into(), source: Some(std::sync::Arc::new(e.clone())) }),
         (r, _) => r,
     }
 }
@@ -215,14 +215,7 @@ fn fail_batch(ops: Vec<ErasedJob>, messages: Vec<QueuedMessage>, err: &StoreErro
     // (the real cause is logged above). Messages are answered with the cause.
     drop(ops);
     for m in messages {
-        let _ = m.reply.send(Err(copy_error(err)));
-    }
-}
-
-fn copy_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Failure(m) => StoreError::Failure(m.clone()),
+        let _ = m.reply.send(Err(err.clone()));
     }
 }
 
