@@ -63,15 +63,13 @@ impl Application {
             settings.jwt_audience.as_deref(),
             settings.jwt_leeway_secs,
         )?;
-        let store = SqlStore::connect(&settings.database_url)
+        let store = SqlStore::connect(settings.database_url.expose())
             .await
-            .with_context(|| format!("opening the database ({})", redact_url(&settings.database_url)))?;
+            .with_context(|| format!("opening the database ({})", settings.database_url))?;
 
         let max_payload = settings.max_payload_bytes;
-        let redis = match settings.redis_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Some(
-                RedisLink::connect(url).await.with_context(|| format!("connecting to Redis ({})", redact_url(url)))?,
-            ),
+        let redis = match settings.redis_url.as_ref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(RedisLink::connect(url.expose()).await.with_context(|| format!("connecting to Redis ({url})"))?),
             None => None,
         };
         let door = SocketDoor::build(&settings, redis.as_ref());
@@ -349,9 +347,9 @@ async fn resumable(
     use crate::adapters::sequenced_publisher::SequencedPublisher;
     let window = Duration::from_secs(settings.resume_window_secs.max(1));
     let max_events = settings.resume_log_max_events.max(1);
-    match (redis, settings.redis_url.as_deref()) {
+    match (redis, settings.redis_url.as_ref()) {
         (Some(link), Some(url)) => {
-            let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url, &settings.redis_prefix, window, max_events);
+            let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url.expose(), &settings.redis_prefix, window, max_events);
             SequencedPublisher::cluster(inner, Arc::new(log), window).await
         }
         _ => SequencedPublisher::local(inner, Arc::new(crate::adapters::memory_event_log::MemoryEventLog::new(window, max_events)), window),
@@ -432,12 +430,4 @@ fn cors(settings: &Settings) -> CorsLayer {
     }
     let list: Vec<axum::http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
     layer.allow_origin(AllowOrigin::list(list)).allow_credentials(true)
-}
-
-/// A database URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
-        _ => url.to_owned(),
-    }
 }

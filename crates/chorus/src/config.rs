@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::memory_limits::Rate;
-use crate::auth::secret::Secret;
+use crate::auth::secret::{ConnectionUrl, Secret};
 use crate::ports::limits::LimitClass;
 
 /// Everything a Chorus node is configured with.
@@ -19,8 +19,9 @@ use crate::ports::limits::LimitClass;
 pub struct Settings {
     /// Address the HTTP and Socket.IO server binds.
     pub listen: SocketAddr,
-    /// `sqlite://file.db` (created when missing) or `postgres://...`.
-    pub database_url: String,
+    /// `sqlite://file.db` (created when missing) or `postgres://...`; printed without
+    /// its password.
+    pub database_url: ConnectionUrl,
     /// HS256 secret for user tokens.
     pub jwt_secret: Option<Secret>,
     /// RS256/ES256 public key: PEM text or the path of a PEM file.
@@ -89,7 +90,7 @@ pub struct Settings {
     pub log_format: String,
     /// Cluster mode: the Redis Socket.IO adapter and the Redis cluster state. With
     /// PostgreSQL as the store, many nodes serve one deployment.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<ConnectionUrl>,
     /// Prefix of every Redis key and channel (several deployments may share a Redis).
     pub redis_prefix: String,
     /// Concurrent sockets one user may hold (0 = no cap).
@@ -405,7 +406,7 @@ mod tests {
             let s = Settings::load(&flags).map_err(|e| e.to_string())?;
             assert_eq!(s.listen.port(), 5000, "env beats file");
             assert_eq!(s.tick_ms, 100, "file beats default");
-            assert_eq!(s.database_url, "sqlite://flag.db", "flag beats file");
+            assert_eq!(s.database_url.expose(), "sqlite://flag.db", "flag beats file");
             assert_eq!(s.server_key.as_ref().map(Secret::expose), Some("k"));
             Ok(())
         });

@@ -48,8 +48,8 @@ impl Cluster {
         let db = PgDatabase::create().await;
         let prefix = format!("chorus-test-{}", uuid::Uuid::now_v7().simple());
         let settings = |s: &mut Settings| {
-            s.database_url = db.url.clone();
-            s.redis_url = Some(redis.clone());
+            s.database_url = db.url.clone().into();
+            s.redis_url = Some(redis.clone().into());
             s.redis_prefix = prefix.clone();
             s.stream_metrics_interval_ms = 200;
             s.battle_min_secs = 1;

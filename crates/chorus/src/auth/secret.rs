@@ -53,6 +53,54 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// A database or Redis URL. It may carry a password (`postgres://chorus:pw@db/chorus`),
+/// so `Debug` and `Display` show it without one; `expose` gives the URL to connect with.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConnectionUrl(String);
+
+impl ConnectionUrl {
+    /// The URL itself, password included: to connect with, never to log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The URL with its credentials (user and password) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
+            _ => url.clone(),
+        }
+    }
+}
+
+impl From<String> for ConnectionUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl From<&str> for ConnectionUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl std::fmt::Debug for ConnectionUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl std::fmt::Display for ConnectionUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
 /// Compares a presented key with the configured one in constant time.
 pub fn keys_match(presented: &str, configured: &Secret) -> bool {
     let (a, b) = (presented.as_bytes(), configured.expose().as_bytes());
@@ -65,6 +113,23 @@ pub fn keys_match(presented: &str, configured: &Secret) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_urls_print_without_their_credentials() {
+        let pg = ConnectionUrl::from("postgres://chorus:hunter2@db:5432/chorus");
+        assert_eq!(format!("{pg}"), "postgres://***@db:5432/chorus");
+        assert_eq!(format!("{pg:?}"), "\"postgres://***@db:5432/chorus\"");
+        assert_eq!(pg.expose(), "postgres://chorus:hunter2@db:5432/chorus");
+        let redis = ConnectionUrl::from("rediss://:s3cret@cache:6380/0");
+        assert!(!format!("{redis:?}").contains("s3cret"));
+        assert_eq!(ConnectionUrl::from("sqlite://chorus.db").to_string(), "sqlite://chorus.db");
+        // A Settings dump (`{:?}`) carries no password either.
+        let mut settings = crate::config::Settings::default();
+        settings.database_url = pg;
+        settings.redis_url = Some(redis);
+        let dump = format!("{settings:?}");
+        assert!(!dump.contains("hunter2") && !dump.contains("s3cret"), "{dump}");
+    }
 
     #[test]
     fn secrets_never_print() {

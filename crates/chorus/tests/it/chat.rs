@@ -461,7 +461,7 @@ async fn an_offline_member_gets_one_message_notification_for_a_burst_and_online_
 async fn the_chat_flow_works_on_postgres() {
     let db = crate::support::PgDatabase::create().await;
     let url = db.url.clone();
-    let app = spawn_app_with(|s| s.database_url = url.clone()).await;
+    let app = spawn_app_with(|s| s.database_url = url.clone().into()).await;
     let room = direct_room(&app, "pg-a", "pg-b").await;
     assert_eq!(direct_room(&app, "pg-b", "pg-a").await, room);
     let a = app.socket("pg-a").await;

@@ -577,7 +577,7 @@ async fn a_node_on_postgres_runs_streams_chat_gifts_and_battles() {
     let url = db.url.clone();
     let app = spawn_app_with(|s| {
         live_settings(s);
-        s.database_url = url.clone();
+        s.database_url = url.clone().into();
         s.blocklist = "darn".into();
         s.moderation_strike_limit = 1;
     })

@@ -87,7 +87,7 @@ pub fn token_for(user: &str, ttl: i64) -> String {
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     let mut s = Settings::default();
     s.listen = "127.0.0.1:0".parse().expect("addr");
-    s.database_url = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    s.database_url = format!("sqlite://{}", dir.path().join("chorus.db").display()).into();
     s.jwt_secret = Some(Secret::new(SECRET));
     s.server_key = Some(Secret::new(SERVER_KEY));
     s.jwt_leeway_secs = 0;
@@ -122,7 +122,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_on(data_dir: &std::path::Path, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let own = tempfile::tempdir().expect("tempdir");
     let mut settings = test_settings(&own);
-    settings.database_url = format!("sqlite://{}", data_dir.join("chorus.db").display());
+    settings.database_url = format!("sqlite://{}", data_dir.join("chorus.db").display()).into();
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
     let addr = app.local_addr().expect("addr");
