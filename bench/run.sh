@@ -18,6 +18,8 @@
 #   PORT_BASE    first port used               (default 3900)
 #   CHORUS_LOG   RUST_LOG for Chorus           (default warn: the bench measures serving, not logging)
 #   WAIT_QUIET   seconds to wait for other work on the machine to stop (default 0)
+#   CHORUS_BIN   the Chorus binary measured     (default target/release/chorus, built here;
+#                another build, e.g. the one before a change, to measure it back to back)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +38,7 @@ KEEP_GOING=${KEEP_GOING:-0}
 OUT=${OUT:-target/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 PORT_BASE=${PORT_BASE:-3900}
 CHORUS_LOG=${CHORUS_LOG:-warn}
+CHORUS_BIN=${CHORUS_BIN:-target/release/chorus}
 JWT_SECRET="bench-jwt-secret-$$-$RANDOM"
 SERVER_KEY="bench-server-key-$$-$RANDOM"
 
@@ -130,7 +133,7 @@ for s in $SERVERS; do
       # the per-address socket cap and the token buckets are off (override with
       # CHORUS_RATE_LIMITS_ENABLED=true: each bench user stays under 1 command/s).
       CHORUS_MAX_SOCKETS_PER_IP=0 CHORUS_RATE_LIMITS_ENABLED="${CHORUS_RATE_LIMITS_ENABLED:-false}" \
-      RUST_LOG="$CHORUS_LOG" target/release/chorus serve --listen "127.0.0.1:$port" \
+      RUST_LOG="$CHORUS_LOG" "$CHORUS_BIN" serve --listen "127.0.0.1:$port" \
         --database-url "sqlite://$TMP/bench.db" --jwt-secret "$JWT_SECRET" \
         --server-key "$SERVER_KEY" >"$OUT/chorus.log" 2>&1 &
       SERVER_PID=$!
