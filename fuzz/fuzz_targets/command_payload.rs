@@ -1,15 +1,16 @@
-//! Fuzzes the command router's payload decoding: arbitrary bytes become an event name
-//! (up to the first newline) and a JSON payload (the rest), which go through
-//! `chorus::transport::socket::commands::check_payload`, the router's decoding and
-//! validation without services or I/O.
+//! Fuzzes the command parser: arbitrary bytes become an event name (up to the first
+//! newline) and a JSON payload (the rest), which go through
+//! `chorus::transport::commands::Command::parse`, the router's decoding and validation
+//! without checks, services or I/O.
 //!
-//! Invariants: no panic; anything but a JSON object is refused; every refusal is a
-//! `bad_request` whose message is short, printable and renders as an ack body.
+//! Invariants: no panic; anything but a JSON object is refused; a parsed command has
+//! the event's name; every refusal is a `bad_request` whose message is short, printable
+//! and renders as an ack body.
 #![no_main]
 
 use chorus::domain::error::ErrorCode;
 use chorus::transport::socket::ack::error_body;
-use chorus::transport::socket::commands::check_payload;
+use chorus::transport::commands::Command;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -21,10 +22,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = std::str::from_utf8(event) else { return };
     // What reaches the router is always valid JSON: the packet parser refuses the rest.
     let Ok(payload) = serde_json::from_slice::<Value>(payload) else { return };
-    let first = check_payload(event, &payload);
-    assert_eq!(first, check_payload(event, &payload), "decoding is deterministic");
+    let parse = || Command::parse(event, payload.clone()).map(|command| command.name());
+    let first = parse();
+    assert_eq!(first, parse(), "decoding is deterministic");
     if !payload.is_object() {
         assert!(first.is_err(), "{event}: a non-object payload was accepted: {payload}");
+    }
+    if let Ok(name) = first {
+        assert_eq!(name, event, "parsed as another command");
     }
     if let Err(e) = first {
         assert_eq!(e.code, ErrorCode::BadRequest, "{event}: {e}");

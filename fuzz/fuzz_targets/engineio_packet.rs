@@ -1,7 +1,7 @@
 //! Fuzzes what a client's frames go through before a command runs: Engine.IO packet
 //! parsing (`engineioxide-core`), the vendored Socket.IO packet decoder
 //! (`socketioxide-parser-common`, with Chorus's limits: 10 attachments, 10 s), the
-//! event name and payload extraction the router uses, and the router's payload check.
+//! event name and payload extraction the router uses, and the command parser.
 //!
 //! The input is a sequence of frames separated by 0xFF bytes (never valid UTF-8, so
 //! never inside a text frame); a frame starting with 0x00 is a binary frame (the rest
@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use chorus::transport::socket::commands::check_payload;
+use chorus::transport::commands::Command;
 use chorus::transport::socket::connect::HandshakeAuth;
 use engineioxide_core::{Packet as EioPacket, ProtocolVersion};
 use libfuzzer_sys::fuzz_target;
@@ -37,7 +37,7 @@ fn handle(data: PacketData) {
         PacketData::Event(mut value, _) | PacketData::BinaryEvent(mut value, _) => {
             let Ok(event) = parser.read_event(&value).map(str::to_owned) else { return };
             if let Ok(payload) = parser.decode_value::<serde_json::Value>(&mut value, true) {
-                let _ = check_payload(&event, &payload);
+                let _ = Command::parse(&event, payload);
             }
         }
         PacketData::EventAck(mut value, _) | PacketData::BinaryAck(mut value, _) => {

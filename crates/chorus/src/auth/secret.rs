@@ -124,9 +124,7 @@ mod tests {
         assert!(!format!("{redis:?}").contains("s3cret"));
         assert_eq!(ConnectionUrl::from("sqlite://chorus.db").to_string(), "sqlite://chorus.db");
         // A Settings dump (`{:?}`) carries no password either.
-        let mut settings = crate::config::Settings::default();
-        settings.database_url = pg;
-        settings.redis_url = Some(redis);
+        let settings = crate::config::Settings { database_url: pg, redis_url: Some(redis), ..Default::default() };
         let dump = format!("{settings:?}");
         assert!(!dump.contains("hunter2") && !dump.contains("s3cret"), "{dump}");
     }

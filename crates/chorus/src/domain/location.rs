@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::chat::model::Location;
@@ -22,7 +23,8 @@ use crate::ports::publisher::{Audience, EventPublisher, Room};
 const MAX_LIVE: Duration = Duration::from_secs(8 * 3600);
 
 /// A position as a client reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionInput {
     pub room_id: String,
     pub lat: f64,

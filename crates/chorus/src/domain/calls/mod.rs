@@ -18,7 +18,7 @@ pub mod registry;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use self::model::{CallEffect, CallRules, Media};
@@ -33,7 +33,8 @@ use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subjec
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 
 /// Whom `call:invite` calls.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InviteInput {
     pub to_user_id: Option<String>,
     pub room_id: Option<String>,

@@ -117,7 +117,8 @@ pub struct ChatRoom {
 }
 
 /// What `chat:send` asks for, as the client sent it (validated by the service).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendInput {
     pub room_id: String,
     pub client_msg_id: String,

@@ -22,6 +22,11 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
     }
 }
 
+/// The `data` of a successful ack: a command's result as JSON.
+pub fn ack_data<T: Serialize>(result: DomainResult<T>) -> DomainResult<Value> {
+    serde_json::to_value(result?).map_err(|e| DomainError::internal(&e))
+}
+
 /// The ack body for an error.
 pub fn error_body(e: &DomainError) -> Value {
     let mut error = json!({ "code": e.code.as_str(), "message": e.message });

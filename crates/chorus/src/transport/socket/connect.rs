@@ -5,7 +5,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
 use serde::Deserialize;
 use serde_json::json;
 use socketioxide::SocketIo;
@@ -15,6 +14,7 @@ use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 
 use super::router;
+use super::session::Session;
 use crate::adapters::sequenced_publisher::Opening;
 use crate::auth::jwt::TokenRefusal;
 use crate::domain::resume::ResumeRequest;
@@ -47,51 +47,6 @@ impl HandshakeAuth {
 /// node's delivery lock is held until then; see `SequencedPublisher::open`).
 #[derive(Clone)]
 struct PendingStart(Arc<parking_lot::Mutex<Option<Opening>>>);
-
-/// Who a socket speaks for (replaced by `auth:refresh`), and where it comes from.
-#[derive(Clone)]
-pub struct Session {
-    identity: Arc<RwLock<Arc<Identity>>>,
-    /// The peer address, counted against the per-address cap.
-    pub ip: Option<String>,
-    /// Commands refused for rate in the current minute (sustained abuse disconnects).
-    pub strikes: Arc<SessionStrikes>,
-    /// `true` once the socket has closed. Commands hold it for reading while they run and
-    /// the disconnect handler takes it for writing: the connection's state (viewers,
-    /// rooms, subscriptions) is released only after the last command that could add to
-    /// it, and commands that arrive later are refused.
-    pub(crate) closed: Arc<tokio::sync::RwLock<bool>>,
-}
-
-impl Session {
-    pub fn identity(&self) -> Arc<Identity> {
-        self.identity.read().clone()
-    }
-
-    /// Replaces the identity after a successful `auth:refresh`.
-    pub fn replace_identity(&self, identity: Identity) {
-        *self.identity.write() = Arc::new(identity);
-    }
-}
-
-/// Rate refusals of one socket within a sliding minute.
-#[derive(Default)]
-pub struct SessionStrikes {
-    window: parking_lot::Mutex<(Option<std::time::Instant>, u32)>,
-}
-
-impl SessionStrikes {
-    /// Records a refusal; returns the refusals in the current minute.
-    pub fn strike(&self) -> u32 {
-        let now = std::time::Instant::now();
-        let mut w = self.window.lock();
-        match w.0 {
-            Some(start) if now.duration_since(start) < std::time::Duration::from_secs(60) => w.1 += 1,
-            _ => *w = (Some(now), 1),
-        }
-        w.1
-    }
-}
 
 /// A refused connection: becomes `connect_error` with `message: "unauthorized"` and
 /// `data.code` (the vendored parser writes this JSON object as the packet payload).
@@ -230,7 +185,7 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
         s.join(crate::adapters::socketio_publisher::room_name(room));
     }
     s.extensions.insert(PendingStart(Arc::new(parking_lot::Mutex::new(Some(opening)))));
-    s.extensions.insert(Session { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed });
+    s.extensions.insert(Session::open(identity, ip, closed));
     router::install(&app, &s);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One fallback handler per socket routes every client event by name. Compared with a
 //! handler per event it keeps per-socket memory small, and unknown events land here
-//! too and get their `bad_request`.
+//! too and get their `bad_request`. It reads the command's policy from the event name,
+//! checks it, parses the command, hands it to its area's executor and acks.
 
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -8,13 +9,14 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use super::ack::{AckRequested, reply};
-use super::commands;
-use super::connect::Session;
+use super::session::Session;
+use super::{call_commands, chat_commands, collab_commands, content_commands, live_commands, session_commands, social_commands};
 use crate::domain::content::Actor;
-use crate::domain::error::DomainError;
-use crate::ports::limits::LimitClass;
+use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::ConnectionId;
 use crate::state::App;
+use crate::transport::commands::payload::invalid_payload;
+use crate::transport::commands::{Command, CommandKind, Policy, unknown_event};
 
 /// Installs the command router and the disconnect handler on a new socket.
 pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
@@ -23,7 +25,7 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
         move |s: SocketRef<A>, Event(event): Event, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
             let app = router_app.clone();
             async move {
-                let data = data.map_err(|e| commands::invalid_payload("payload is not valid JSON", &e));
+                let data = data.map_err(|e| invalid_payload("payload is not valid JSON", &e));
                 let pass = app.commands.enter();
                 let result = match s.extensions.get::<Session>() {
                     _ if pass.is_none() => Err(DomainError::unavailable("the server is shutting down")),
@@ -49,13 +51,16 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     });
 }
 
+/// The checks of a command's policy, in this order, then its parsing and execution.
 async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Value, DomainError> {
     let actor = Actor { identity: session.identity(), connection: Some(ConnectionId(s.id.to_string())) };
-    if actor.identity.guest && !commands::GUEST_EVENTS.contains(&event) {
+    let kind = CommandKind::of(event);
+    let policy = kind.map_or(Policy::UNKNOWN, CommandKind::policy);
+    if actor.identity.guest && !policy.guests {
         return Err(DomainError::unauthorized("guests may only join public rooms and record views"));
     }
     let data = data?;
-    if let Err(retry_after_ms) = app.limits.check(limit_class(event), &actor.identity.user_id).await {
+    if let Err(retry_after_ms) = app.limits.check(policy.limit, &actor.identity.user_id).await {
         metrics::counter!("chorus_rate_limited_total").increment(1);
         if app.settings.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.abuse_disconnect_after {
             tracing::info!(sid = %s.id, "sustained rate abuse: disconnecting");
@@ -69,15 +74,28 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
         return Err(DomainError::rate_limited(retry_after_ms));
     }
     // One cap on every room a socket joins (its own user room aside), whatever the area.
-    let joins_room = event.ends_with(":join") || event.ends_with(":subscribe");
-    if joins_room && app.settings.max_rooms_per_socket > 0 && s.rooms().len() > app.settings.max_rooms_per_socket {
+    if policy.joins_room && app.settings.max_rooms_per_socket > 0 && s.rooms().len() > app.settings.max_rooms_per_socket {
         return Err(DomainError::conflict(format!("a socket may be in at most {} rooms", app.settings.max_rooms_per_socket)));
     }
-    if POSTING_EVENTS.contains(&event) {
+    if policy.posts_text {
         app.sanctions.ensure_may_post(&actor.identity.user_id)?;
     }
     metrics::counter!("chorus_commands_total").increment(1);
-    commands::dispatch(app, s, session, &actor, event, data).await
+    let command = kind.ok_or_else(|| unknown_event(event))?.parse(data)?;
+    execute(app, s, session, &actor, command).await
+}
+
+/// Hands a parsed command to its area's executor.
+async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, command: Command) -> DomainResult<Value> {
+    match command {
+        Command::Content(c) => content_commands::execute(app, actor, c).await,
+        Command::Session(c) => session_commands::execute(app, s, session, c),
+        Command::Social(c) => social_commands::execute(app, actor, c).await,
+        Command::Chat(c) => chat_commands::execute(app, actor, c).await,
+        Command::Live(c) => live_commands::execute(app, actor, c).await,
+        Command::Collab(c) => collab_commands::execute(app, actor, c).await,
+        Command::Calls(c) => call_commands::execute(app, actor, c).await,
+    }
 }
 
 async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReason) {
@@ -89,7 +107,8 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     app.expiry.forget(s.id);
     app.content.connection_closed(&connection).await;
     app.chat.connection_closed(&connection).await;
-    super::collab_commands::closed(app, &connection).await;
+    app.collab.connection_closed(&connection).await;
+    app.calls.connection_closed(&connection).await;
     if let Some(session) = s.extensions.get::<Session>() {
         app.presence.disconnected(&session.identity().user_id, &connection).await;
         if let Some(ip) = &session.ip {
@@ -119,21 +138,5 @@ fn close_orphaned_connection<A: Adapter>(s: &SocketRef<A>, reason: DisconnectRea
             });
         }
         _ => {}
-    }
-}
-
-/// Events that post text others read: a muted user may send none of them.
-const POSTING_EVENTS: &[&str] = &["content:comment", "comment:edit", "chat:send", "chat:edit", "stream:chat"];
-
-/// The token bucket an event draws from.
-fn limit_class(event: &str) -> LimitClass {
-    match event {
-        "chat:send" | "stream:chat" | "location:share" => LimitClass::Chat,
-        "content:comment" | "comment:edit" | "comment:delete" | "chat:edit" | "chat:delete" => LimitClass::Comments,
-        "content:like" | "comment:react" | "chat:react" | "stream:like" | "content:view" | "content:share" => LimitClass::Likes,
-        e if e.ends_with(":join") || e.ends_with(":subscribe") => LimitClass::Joins,
-        e if e.ends_with(":typing") || e == "collab:awareness" => LimitClass::Typing,
-        e if e.starts_with("presence:") => LimitClass::Presence,
-        _ => LimitClass::Commands,
     }
 }

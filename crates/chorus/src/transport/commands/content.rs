@@ -1,0 +1,117 @@
+//! Commands of content rooms, comments and rankings (PROTOCOL.md §3, §4): `content:*`,
+//! `comment:*` and `ranking:*`.
+
+use serde::Deserialize;
+
+use crate::domain::content::ProgressInput;
+
+command_table! {
+    /// A command of content rooms, comments or rankings.
+    pub enum ContentCommand, kind ContentKind {
+        /// Enter a content room: its counts and viewers.
+        "content:join" => Join(ContentRef) [Joins, joins_room, guests],
+        /// Leave a content room.
+        "content:leave" => Leave(ContentRef) [Commands, guests],
+        /// Like or unlike.
+        "content:like" => Like(Like) [Likes],
+        /// Post a comment or a reply.
+        "content:comment" => Comment(PostComment) [Comments, posts_text],
+        /// Record a view.
+        "content:view" => View(ContentRef) [Likes, guests],
+        /// Record a share.
+        "content:share" => Share(Share) [Likes],
+        /// Report watch progress.
+        "content:progress" => Progress(ProgressInput) [Commands],
+        /// React to a comment.
+        "comment:react" => React(React) [Likes],
+        /// Edit one's comment.
+        "comment:edit" => EditComment(EditComment) [Comments, posts_text],
+        /// Delete a comment.
+        "comment:delete" => DeleteComment(CommentRef) [Comments],
+        /// Say one is typing a comment.
+        "comment:typing" => Typing(Typing) [Typing],
+        /// Watch a ranking.
+        "ranking:subscribe" => SubscribeRanking(RankingSubscribe) [Joins, joins_room],
+        /// Stop watching a ranking.
+        "ranking:unsubscribe" => UnsubscribeRanking(RankingUnsubscribe) [Commands],
+    }
+}
+
+/// A content item.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentRef {
+    pub content_id: String,
+}
+
+/// `content:like`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Like {
+    pub content_id: String,
+    pub like: Option<bool>,
+}
+
+/// `content:comment`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostComment {
+    pub content_id: String,
+    pub text: String,
+    /// The comment replied to.
+    pub parent_id: Option<String>,
+}
+
+/// `content:share`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Share {
+    pub content_id: String,
+    pub channel: Option<String>,
+}
+
+/// `comment:react`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct React {
+    pub comment_id: String,
+    pub emoji: String,
+    pub on: Option<bool>,
+}
+
+/// `comment:edit`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditComment {
+    pub comment_id: String,
+    pub text: String,
+}
+
+/// A comment.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentRef {
+    pub comment_id: String,
+}
+
+/// `comment:typing`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typing {
+    pub content_id: String,
+    pub typing: bool,
+}
+
+/// `ranking:subscribe`.
+#[derive(Debug, Deserialize)]
+pub struct RankingSubscribe {
+    /// `type:{contentType}` or `owner:{userId}`.
+    pub scope: String,
+    pub limit: Option<i64>,
+}
+
+/// `ranking:unsubscribe`.
+#[derive(Debug, Deserialize)]
+pub struct RankingUnsubscribe {
+    pub scope: String,
+}

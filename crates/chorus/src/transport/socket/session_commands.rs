@@ -1,0 +1,37 @@
+//! Runs the commands of a socket's own session: `auth:refresh` replaces the identity
+//! and moves the token deadline.
+
+use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+
+use super::session::Session;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::state::App;
+use crate::transport::commands::session::SessionCommand;
+
+/// Runs `command` on the socket `s` and its session.
+pub fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, command: SessionCommand) -> DomainResult<Value> {
+    match command {
+        SessionCommand::Refresh(p) => refresh(app, s, session, &p.token),
+    }
+}
+
+/// `auth:refresh`: a newer token for the same user moves the socket's deadline.
+fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &str) -> DomainResult<Value> {
+    let current = session.identity();
+    let fresh = app
+        .verifier
+        .verify(token)
+        .map_err(|r| DomainError::unauthorized(format!("token refused: {}", r.code())))?;
+    if fresh.user_id != current.user_id {
+        return Err(DomainError::forbidden("a refresh token must be for the same user"));
+    }
+    if let Some(code) = app.sanctions.refusal(&fresh) {
+        return Err(DomainError::unauthorized(format!("token refused: {code}")));
+    }
+    let expires_at = fresh.expires_at;
+    session.replace_identity(fresh);
+    app.expiry.schedule(s.id, expires_at.saturating_add(app.settings.jwt_leeway_secs.min(30) as i64));
+    Ok(json!({ "expiresAt": crate::domain::time::Timestamp(expires_at.saturating_mul(1000)) }))
+}
