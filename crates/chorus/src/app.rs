@@ -89,7 +89,9 @@ impl Application {
         let cluster = cluster_state(&settings, redis.as_ref());
         // Content and stream viewers share one registry (and so the per-socket room cap).
         let viewers = cluster.viewers.clone();
-        let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), publisher.clone()));
+        // The areas that speak in domain events reach the wire through the native encoder.
+        let events: Arc<dyn crate::ports::events::EventSink> = Arc::new(crate::adapters::wire::native::NativeEvents::new(publisher.clone()));
+        let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), events.clone()));
         if let Some(node) = &cluster.node {
             // Viewers a dead node held leave behind the services' back: content rooms are
             // told here; stream rooms are re-read by the live board every tick.
@@ -100,7 +102,7 @@ impl Application {
                 }
             }));
         }
-        let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone()));
+        let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone(), events.clone()));
         let sessions: Arc<dyn SessionRegistry> = cluster.sessions.clone();
         let notifications = Arc::new(NotificationService::new(
             Arc::new(store.clone()),
@@ -137,6 +139,7 @@ impl Application {
             users.clone(),
             viewers.clone(),
             publisher.clone(),
+            events.clone(),
             live.clone(),
             rankings.clone(),
             Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),

@@ -9,3 +9,4 @@ pub mod redis;
 pub mod sequenced_publisher;
 pub mod socketio_publisher;
 pub mod sql;
+pub mod wire;

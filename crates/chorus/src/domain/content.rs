@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::{DomainError, DomainResult};
+use super::events::ContentEvent;
 use super::live_counts::LiveCounts;
 use super::model::{
     Comment, CommentPage, CommentPaging, ContentItem, Counts, Identity, ProgressReport, RankingScope,
@@ -22,6 +23,7 @@ use super::moderation::{Moderation, Surface};
 use super::notifications::{mentions, notify_in_background};
 use crate::ports::cluster::ViewerRegistry;
 use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::store::{ContentRegistration, ContentStore, NewComment};
 
@@ -177,6 +179,7 @@ pub struct ContentService {
     users: Arc<UserDirectory>,
     viewers: Arc<dyn ViewerRegistry>,
     publisher: Arc<dyn EventPublisher>,
+    events: Arc<dyn EventSink>,
     live: Arc<LiveCounts>,
     rankings: Arc<Rankings>,
     typing: Arc<TypingTracker>,
@@ -192,6 +195,7 @@ impl ContentService {
         users: Arc<UserDirectory>,
         viewers: Arc<dyn ViewerRegistry>,
         publisher: Arc<dyn EventPublisher>,
+        events: Arc<dyn EventSink>,
         live: Arc<LiveCounts>,
         rankings: Arc<Rankings>,
         typing: Arc<TypingTracker>,
@@ -199,7 +203,7 @@ impl ContentService {
         moderation: Arc<Moderation>,
         rules: ContentRules,
     ) -> Self {
-        Self { store, users, viewers, publisher, live, rankings, typing, notifier, moderation, rules }
+        Self { store, users, viewers, publisher, events, live, rankings, typing, notifier, moderation, rules }
     }
 
     pub fn rules(&self) -> &ContentRules {
@@ -321,17 +325,14 @@ impl ContentService {
         let now = Timestamp::now();
         let outcome = self.store.set_like(content_id, user_id, like, now).await?;
         if outcome.changed {
-            self.publisher.publish(
-                Audience::Room(Room::Content(content_id.to_owned())),
-                "content:like",
-                json!({
-                    "contentId": content_id,
-                    "userId": user_id,
-                    "isLiked": outcome.is_liked,
-                    "likesCount": outcome.counts.likes,
-                    "timestamp": now,
-                }),
-            ).await;
+            let liked = ContentEvent::LikeToggled {
+                content_id: content_id.to_owned(),
+                user_id: user_id.clone(),
+                is_liked: outcome.is_liked,
+                likes_count: outcome.counts.likes,
+                at: now,
+            };
+            self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked.into()).await;
             self.live.counts_changed(content_id);
             self.rankings.mark_changed(ranking_scopes(&item));
             if let (true, Some(owner)) = (outcome.is_liked, &item.owner_id) {
@@ -379,11 +380,8 @@ impl ContentService {
                 at: now,
             })
             .await?;
-        self.publisher.publish(
-            Audience::Room(Room::Content(content_id.to_owned())),
-            "content:comment",
-            json!({ "contentId": content_id, "comment": comment, "commentsCount": counts.comments, "timestamp": now }),
-        ).await;
+        let created = ContentEvent::CommentCreated { comment: comment.clone(), comments_count: counts.comments, at: now };
+        self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created.into()).await;
         self.live.counts_changed(content_id);
         self.stop_typing(actor, content_id).await;
         self.notify_comment(actor, &item, &comment, parent_author).await;
@@ -451,11 +449,13 @@ impl ContentService {
         self.store.ensure_content(content_id, &self.rules.default_content_type).await?;
         let now = Timestamp::now();
         let counts = self.store.record_share(content_id, &actor.identity.user_id, channel.as_deref(), now).await?;
-        self.publisher.publish(
-            Audience::Room(Room::Content(content_id.to_owned())),
-            "content:share",
-            json!({ "contentId": content_id, "userId": actor.identity.user_id, "sharesCount": counts.shares, "timestamp": now }),
-        ).await;
+        let shared = ContentEvent::ContentShared {
+            content_id: content_id.to_owned(),
+            user_id: actor.identity.user_id.clone(),
+            shares_count: counts.shares,
+            at: now,
+        };
+        self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), shared.into()).await;
         self.live.counts_changed(content_id);
         Ok(ShareRecorded { shares_count: counts.shares })
     }
@@ -514,17 +514,14 @@ impl ContentService {
             .store
             .set_comment_reaction(comment_id, &actor.identity.user_id, emoji, on, Timestamp::now())
             .await?;
-        self.publisher.publish(
-            Audience::Room(Room::Content(comment.content_id.clone())),
-            "comment:reaction",
-            json!({
-                "contentId": comment.content_id,
-                "commentId": comment_id,
-                "emoji": emoji,
-                "userId": actor.identity.user_id,
-                "count": outcome.count,
-            }),
-        ).await;
+        let reacted = ContentEvent::CommentReacted {
+            content_id: comment.content_id.clone(),
+            comment_id: comment_id.to_owned(),
+            emoji: emoji.to_owned(),
+            user_id: actor.identity.user_id.clone(),
+            count: outcome.count,
+        };
+        self.events.emit(Audience::Room(Room::Content(comment.content_id.clone())), reacted.into()).await;
         Ok(ReactionState { emoji: emoji.to_owned(), count: outcome.count, reacted: outcome.reacted })
     }
 
@@ -542,11 +539,7 @@ impl ContentService {
             .edit_comment(comment_id, &text, Timestamp::now())
             .await?
             .ok_or_else(|| DomainError::not_found("unknown comment"))?;
-        self.publisher.publish(
-            Audience::Room(Room::Content(edited.content_id.clone())),
-            "comment:edited",
-            json!({ "contentId": edited.content_id, "comment": edited }),
-        ).await;
+        self.events.emit(Audience::Room(Room::Content(edited.content_id.clone())), ContentEvent::CommentEdited { comment: edited.clone() }.into()).await;
         Ok(edited)
     }
 
@@ -569,11 +562,12 @@ impl ContentService {
             .delete_comment(comment_id, Timestamp::now())
             .await?
             .ok_or_else(|| DomainError::not_found("unknown comment"))?;
-        self.publisher.publish(
-            Audience::Room(Room::Content(comment.content_id.clone())),
-            "comment:deleted",
-            json!({ "contentId": comment.content_id, "commentId": comment_id, "commentsCount": counts.comments }),
-        ).await;
+        let deleted = ContentEvent::CommentDeleted {
+            content_id: comment.content_id.clone(),
+            comment_id: comment_id.to_owned(),
+            comments_count: counts.comments,
+        };
+        self.events.emit(Audience::Room(Room::Content(comment.content_id.clone())), deleted.into()).await;
         self.live.counts_changed(&comment.content_id);
         Ok(())
     }
@@ -611,11 +605,8 @@ impl ContentService {
     }
 
     async fn publish_typing(&self, content_id: &str, user: &super::model::UserSummary, typing: bool, except: &ConnectionId) {
-        self.publisher.publish(
-            Audience::RoomExcept(Room::Content(content_id.to_owned()), except.clone()),
-            "comment:typing",
-            json!({ "contentId": content_id, "user": user, "typing": typing }),
-        ).await;
+        let event = ContentEvent::CommentTyping { content_id: content_id.to_owned(), user: user.clone(), typing };
+        self.events.emit(Audience::RoomExcept(Room::Content(content_id.to_owned()), except.clone()), event.into()).await;
     }
 
     /// Comments of an item (or replies of a comment), newest first.

@@ -4,7 +4,8 @@
 //! item as changed; the flush reads the current values, so concurrent writes that
 //! finish out of order can never leave a stale count as the last word.
 //!
-//! In a cluster each node sends these to its own connections only (`publish_local`),
+//! In a cluster each node sends these to its own connections only (they are snapshot
+//! events, `DomainEvent::is_snapshot`),
 //! reading the shared store and the cluster-wide viewer registry, so a receiver gets
 //! one update per tick whatever the number of nodes; marks made here also go to the
 //! other nodes (`share_into`), and theirs come in through `absorb`.
@@ -13,13 +14,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::json;
 
+use super::events::ContentEvent;
 use super::model::ContentId;
 use super::time::Timestamp;
 use crate::ports::cluster::ViewerRegistry;
 use crate::ports::dirty::DirtyMarks;
-use crate::ports::publisher::{Audience, EventPublisher, Room};
+use crate::ports::events::EventSink;
+use crate::ports::publisher::{Audience, Room};
 use crate::ports::store::ContentStore;
 
 #[derive(Default)]
@@ -41,13 +43,13 @@ struct Marks {
 pub struct LiveCounts {
     store: Arc<dyn ContentStore>,
     viewers: Arc<dyn ViewerRegistry>,
-    publisher: Arc<dyn EventPublisher>,
+    events: Arc<dyn EventSink>,
     marks: Mutex<Marks>,
 }
 
 impl LiveCounts {
-    pub fn new(store: Arc<dyn ContentStore>, viewers: Arc<dyn ViewerRegistry>, publisher: Arc<dyn EventPublisher>) -> Self {
-        Self { store, viewers, publisher, marks: Mutex::new(Marks::default()) }
+    pub fn new(store: Arc<dyn ContentStore>, viewers: Arc<dyn ViewerRegistry>, events: Arc<dyn EventSink>) -> Self {
+        Self { store, viewers, events, marks: Mutex::new(Marks::default()) }
     }
 
     /// The counters of an item changed.
@@ -97,9 +99,7 @@ impl LiveCounts {
         let ids: Vec<ContentId> = pending.viewers.into_iter().collect();
         let counts = self.viewers.viewer_counts(&ids).await;
         for (id, n) in ids.into_iter().zip(counts) {
-            self.publisher
-                .publish_local(Audience::Room(Room::Content(id.clone())), "content:viewers", json!({ "contentId": id, "viewerCount": n }))
-                .await;
+            self.events.emit(Audience::Room(Room::Content(id.clone())), ContentEvent::ViewersCounted { content_id: id, viewer_count: n }.into()).await;
         }
         for id in pending.counts {
             let c = match self.store.counts(&id).await {
@@ -112,21 +112,10 @@ impl LiveCounts {
                 }
             };
             if pending.views.contains(&id) {
-                self.publisher
-                    .publish_local(
-                        Audience::Room(Room::Content(id.clone())),
-                        "content:view",
-                        json!({ "contentId": id, "viewsCount": c.views, "timestamp": now }),
-                    )
-                    .await;
+                let views = ContentEvent::ViewsCounted { content_id: id.clone(), views_count: c.views, at: now };
+                self.events.emit(Audience::Room(Room::Content(id.clone())), views.into()).await;
             }
-            self.publisher
-                .publish_local(
-                    Audience::Room(Room::Content(id.clone())),
-                    "content:counts",
-                    json!({ "contentId": id, "likes": c.likes, "comments": c.comments, "views": c.views, "shares": c.shares }),
-                )
-                .await;
+            self.events.emit(Audience::Room(Room::Content(id.clone())), ContentEvent::CountsChanged { content_id: id, counts: c }.into()).await;
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod collab;
 pub mod content;
 pub mod error;
+pub mod events;
 pub mod follows;
 pub mod live;
 pub mod live_counts;

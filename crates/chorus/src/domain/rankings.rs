@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::json;
 
 use super::error::{DomainError, DomainResult};
+use super::events::ContentEvent;
 use super::model::{RankedItem, RankingScope};
 use crate::ports::dirty::DirtyMarks;
+use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::store::ContentStore;
 
@@ -35,12 +36,13 @@ struct Boards {
 pub struct Rankings {
     store: Arc<dyn ContentStore>,
     publisher: Arc<dyn EventPublisher>,
+    events: Arc<dyn EventSink>,
     boards: Mutex<Boards>,
 }
 
 impl Rankings {
-    pub fn new(store: Arc<dyn ContentStore>, publisher: Arc<dyn EventPublisher>) -> Self {
-        Self { store, publisher, boards: Mutex::new(Boards::default()) }
+    pub fn new(store: Arc<dyn ContentStore>, publisher: Arc<dyn EventPublisher>, events: Arc<dyn EventSink>) -> Self {
+        Self { store, publisher, events, boards: Mutex::new(Boards::default()) }
     }
 
     /// Subscribes a connection and returns the current list.
@@ -148,11 +150,8 @@ impl Rankings {
             };
             if changed {
                 let text = scope.as_text();
-                self.publisher.publish_local(
-                    Audience::Room(Room::Ranking { scope: text.clone(), limit }),
-                    "ranking:update",
-                    json!({ "scope": text, "items": items }),
-                ).await;
+                let room = Room::Ranking { scope: text.clone(), limit };
+                self.events.emit(Audience::Room(room), ContentEvent::RankingChanged { scope: text, items }.into()).await;
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod chat_members;
 pub mod chat_store;
 pub mod collab_store;
 pub mod event_log;
+pub mod events;
 pub mod cluster;
 pub mod dirty;
 pub mod limits;

@@ -1,0 +1,3 @@
+//! Wire encoders: domain events as clients hear them.
+
+pub mod native;
