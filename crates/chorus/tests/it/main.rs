@@ -16,6 +16,7 @@ mod hostile_wire;
 mod limits;
 mod location;
 mod live;
+mod protocol_doc;
 mod moderation_confusables;
 mod sanctions;
 mod security;
