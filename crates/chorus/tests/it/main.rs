@@ -15,6 +15,7 @@ mod contract;
 mod hostile_wire;
 mod limits;
 mod location;
+mod parity;
 mod live;
 mod protocol_doc;
 mod moderation_confusables;
