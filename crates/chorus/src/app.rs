@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tower::util::MapRequestLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -22,6 +22,7 @@ use crate::adapters::sql::SqlStore;
 use crate::auth::jwt::{TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
 use crate::config::Settings;
+use crate::lifecycle::{Stage, Tasks};
 use crate::domain::calls::CallService;
 use crate::domain::calls::model::CallRules;
 use crate::domain::chat::ChatService;
@@ -50,12 +51,15 @@ pub struct Application {
     router: Router,
     app: App,
     store: SqlStore,
+    /// Every background task, stopped stage by stage at shutdown.
+    tasks: Arc<Tasks>,
 }
 
 impl Application {
     /// Connects the store, wires every layer and binds the listen address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         crate::telemetry::install_metrics();
+        let tasks = Arc::new(Tasks::new());
         let key = verification_key(&settings)?;
         let verifier = TokenVerifier::new(
             &key,
@@ -75,14 +79,14 @@ impl Application {
         let door = SocketDoor::build(&settings, redis.as_ref());
         let dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>> = match &redis {
             Some(link) => Some(
-                crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.redis_prefix)
+                crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.redis_prefix, &tasks)
                     .await
                     .context("subscribing to the dirty-mark channel")?,
             ),
             None => None,
         };
         // Every service publishes through the resumable decorator (sequenced, logged).
-        let resume = resumable(&settings, redis.as_ref(), door.publisher.clone()).await;
+        let resume = resumable(&settings, redis.as_ref(), door.publisher.clone(), &tasks).await;
         let publisher: Arc<dyn EventPublisher> = resume.clone();
         let content_store: Arc<dyn crate::ports::store::ContentStore> = Arc::new(store.clone());
         let users = Arc::new(UserDirectory::new(Arc::new(store.clone())));
@@ -96,27 +100,29 @@ impl Application {
             // Viewers a dead node held leave behind the services' back: content rooms are
             // told here; stream rooms are re-read by the live board every tick.
             let live = live.clone();
-            node.spawn_heartbeat(Arc::new(move |rooms: Vec<String>| {
+            let heartbeat = node.heartbeat(Arc::new(move |rooms: Vec<String>| {
                 for room in rooms.iter().filter(|r| !r.contains(' ')) {
                     live.viewers_changed(room);
                 }
             }));
+            tasks.spawn(Stage::Publishers, "node heartbeat", heartbeat);
         }
         let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone(), events.clone()));
         let sessions: Arc<dyn SessionRegistry> = cluster.sessions.clone();
         let notifications = Arc::new(NotificationService::new(
             Arc::new(store.clone()),
-            publisher.clone(),
+            events.clone(),
             Duration::from_secs(settings.notification_group_window_secs),
         ));
         let notifier: Arc<dyn Notifier> = notifications.clone();
-        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), notifier.clone()));
+        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone(), notifier.clone()));
         let presence = Arc::new(PresenceService::new(
             cluster.presence.clone(),
             sessions.clone(),
             Arc::new(store.clone()),
             Arc::new(store.clone()),
             publisher.clone(),
+            events.clone(),
             Duration::from_millis(settings.presence_grace_ms),
         ));
         let moderator: Option<Arc<dyn crate::domain::moderation::ExternalModerator>> =
@@ -151,6 +157,7 @@ impl Application {
             Arc::new(store.clone()),
             users.clone(),
             publisher.clone(),
+            events.clone(),
             sessions.clone(),
             Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
             notifier.clone(),
@@ -160,6 +167,7 @@ impl Application {
         let collab = Arc::new(CollabService::new(
             Arc::new(store.clone()),
             publisher.clone(),
+            events.clone(),
             CollabRules {
                 compact_every: settings.collab_compact_every.max(1),
                 max_open_docs: settings.collab_max_open_docs.max(1),
@@ -170,7 +178,7 @@ impl Application {
         let calls = Arc::new(CallService::new(
             Arc::new(store.clone()),
             users.clone(),
-            publisher.clone(),
+            events.clone(),
             notifier.clone(),
             CallRules { ring_timeout: Duration::from_millis(settings.call_ring_timeout_ms), ..CallRules::default() },
         ));
@@ -182,6 +190,7 @@ impl Application {
                 users: users.clone(),
                 viewers,
                 publisher: publisher.clone(),
+                events: events.clone(),
                 notifier: notifier.clone(),
                 moderation: moderation.clone(),
             },
@@ -212,7 +221,7 @@ impl Application {
             presence,
             location: Arc::new(crate::domain::location::LocationSharing::new(
                 Arc::new(store.clone()),
-                publisher.clone(),
+                events.clone(),
                 Duration::from_millis(settings.location_min_interval_ms),
             )),
             publisher,
@@ -240,7 +249,7 @@ impl Application {
         if app.server_key.is_none() {
             tracing::warn!("no server key configured: the server API (/api/server/*) is off");
         }
-        Ok(Self { listener, router, app, store })
+        Ok(Self { listener, router, app, store, tasks })
     }
 
     /// The bound address (tests bind port 0).
@@ -254,28 +263,27 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves; then stops accepting, closes every socket,
-    /// stops the background tasks and lets queued writes commit.
+    /// stops the background tasks stage by stage and lets queued writes commit.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, router, app, store } = self;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let Self { listener, router, app, store, tasks } = self;
         if app.redis.is_some() {
-            tokio::spawn(follow_sanctions(app.clone(), stop_rx.clone()));
+            let follower = app.clone();
+            tasks.spawn_cooperative(Stage::Ticks, "sanctions follower", move |stop| follow_sanctions(follower, stop));
         }
-        let ticker = tokio::spawn(crate::background::run_ticks(app.clone(), stop_rx));
+        let ticking = app.clone();
+        tasks.spawn_cooperative(Stage::Ticks, "tick", move |stop| crate::background::run_ticks(ticking, stop));
         app.ready.store(true, Ordering::Release);
         tracing::info!(addr = %listener.local_addr()?, "chorus is listening");
 
-        // Shutdown order: stop accepting and stop the tick task, close every socket,
-        // then let the queued writes commit.
+        // Shutdown order: stop accepting and stop the tick, drain the commands and close
+        // every socket (the doors); then the publishers, the writers, and the stores.
         let closing = app.clone();
+        let stopping = tasks.clone();
         let graceful = async move {
             shutdown.await;
             tracing::info!("shutting down");
             closing.ready.store(false, Ordering::Release);
-            let _ = stop_tx.send(true);
-            if let Err(e) = ticker.await {
-                tracing::warn!(error = %e, "tick task ended badly");
-            }
+            stopping.stop(Stage::Ticks, STAGE_LIMIT).await;
             // Commands already running finish and ack; new ones get `unavailable`.
             let unfinished = closing.commands.drain(Duration::from_secs(5)).await;
             if unfinished > 0 {
@@ -284,6 +292,7 @@ impl Application {
             if tokio::time::timeout(Duration::from_secs(5), closing.publisher.close_all()).await.is_err() {
                 tracing::warn!("closing sockets took over 5 s");
             }
+            tracing::info!("doors closed");
         };
         // Small real-time frames must not wait for Nagle's algorithm.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -291,18 +300,24 @@ impl Application {
                 tracing::debug!(error = %e, "TCP_NODELAY not set");
             }
         });
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(graceful)
-            .await?;
+            .await;
+        tasks.stop(Stage::Publishers, STAGE_LIMIT).await;
         let unsent = app.notifications.finish_pending(Duration::from_secs(5)).await;
         if unsent > 0 {
             tracing::warn!(unsent, "notifications still on their way at shutdown were dropped");
         }
+        tasks.stop(Stage::Writers, STAGE_LIMIT).await;
         store.close().await;
+        tasks.stop_all(STAGE_LIMIT).await;
         tracing::info!("chorus stopped");
-        Ok(())
+        served.map_err(Into::into)
     }
 }
+
+/// How long one shutdown stage may take.
+const STAGE_LIMIT: Duration = Duration::from_secs(5);
 
 /// The cluster-state ports: in memory on one node, in Redis in cluster mode.
 struct ClusterState {
@@ -346,6 +361,7 @@ async fn resumable(
     settings: &Settings,
     redis: Option<&RedisLink>,
     inner: Arc<dyn EventPublisher>,
+    tasks: &Tasks,
 ) -> Arc<crate::adapters::sequenced_publisher::SequencedPublisher> {
     use crate::adapters::sequenced_publisher::SequencedPublisher;
     let window = Duration::from_secs(settings.resume_window_secs.max(1));
@@ -353,15 +369,15 @@ async fn resumable(
     match (redis, settings.redis_url.as_ref()) {
         (Some(link), Some(url)) => {
             let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url.expose(), &settings.redis_prefix, window, max_events);
-            SequencedPublisher::cluster(inner, Arc::new(log), window).await
+            SequencedPublisher::cluster(inner, Arc::new(log), window, tasks).await
         }
-        _ => SequencedPublisher::local(inner, Arc::new(crate::adapters::memory_event_log::MemoryEventLog::new(window, max_events)), window),
+        _ => SequencedPublisher::local(inner, Arc::new(crate::adapters::memory_event_log::MemoryEventLog::new(window, max_events)), window, tasks),
     }
 }
 
 /// Cluster mode: bans, mutes and revocations made on other nodes reach this node's
 /// cache within `SANCTIONS_SYNC` (their sockets are disconnected cluster-wide at once).
-async fn follow_sanctions(app: App, mut stop: watch::Receiver<bool>) {
+async fn follow_sanctions(app: App, stop: CancellationToken) {
     const SANCTIONS_SYNC: Duration = Duration::from_secs(2);
     let mut tick = tokio::time::interval(SANCTIONS_SYNC);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -372,7 +388,7 @@ async fn follow_sanctions(app: App, mut stop: watch::Receiver<bool>) {
                     tracing::debug!(error = %e, "sanctions not reloaded");
                 }
             }
-            _ = stop.changed() => return,
+            () = stop.cancelled() => return,
         }
     }
 }

@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::ports::dirty::DirtyMarks;
 use crate::ports::publisher::{Audience, ConnectionId};
 use crate::state::App;
 
-/// Runs until `stop` turns true.
-pub async fn run_ticks(app: App, mut stop: watch::Receiver<bool>) {
+/// Runs until `stop` is cancelled; a tick in progress is finished first.
+pub async fn run_ticks(app: App, stop: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_millis(app.settings.tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
@@ -20,7 +20,7 @@ pub async fn run_ticks(app: App, mut stop: watch::Receiver<bool>) {
         ticks += 1;
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => break,
+            () = stop.cancelled() => break,
         }
         exchange_marks(&app).await;
         app.live.flush().await;

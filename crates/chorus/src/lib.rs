@@ -8,6 +8,7 @@ pub mod auth;
 pub mod background;
 pub mod config;
 pub mod domain;
+pub mod lifecycle;
 pub mod ports;
 pub mod state;
 pub mod telemetry;

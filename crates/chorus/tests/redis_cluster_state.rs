@@ -393,6 +393,7 @@ async fn users_of_a_killed_node_go_offline_once_through_the_presence_service() {
             store.clone(),
             store.clone(),
             out.clone(),
+            Arc::new(chorus::adapters::wire::native::NativeEvents::new(out.clone())),
             Duration::from_millis(200),
         )
     };

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use crate::adapters::redis::event_log::RedisEventLog;
 use crate::domain::resume::{Refused, ResumeRequest, addressed_to, admit};
 use crate::domain::time::Timestamp;
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::event_log::{EventLog, LoggedEvent, Replay, SessionRecord};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 
@@ -107,29 +108,29 @@ pub struct SequencedPublisher {
 
 impl SequencedPublisher {
     /// One node: the log is in memory.
-    pub fn local(inner: Arc<dyn EventPublisher>, log: Arc<dyn EventLog>, window: Duration) -> Arc<Self> {
-        Self::start(inner, log, Mode::Local, window, 0)
+    pub fn local(inner: Arc<dyn EventPublisher>, log: Arc<dyn EventLog>, window: Duration, tasks: &Tasks) -> Arc<Self> {
+        Self::start(inner, log, Mode::Local, window, 0, tasks)
     }
 
     /// Many nodes: the log is the Redis Stream, followed from its current head.
-    pub async fn cluster(inner: Arc<dyn EventPublisher>, log: Arc<RedisEventLog>, window: Duration) -> Arc<Self> {
+    pub async fn cluster(inner: Arc<dyn EventPublisher>, log: Arc<RedisEventLog>, window: Duration, tasks: &Tasks) -> Arc<Self> {
         let head = match log.position().await {
             Ok(head) => head,
             // Seqs encode time: "now" skips what was published before this node came up.
             Err(_) => crate::domain::resume::next_seq(Timestamp::now().millis(), 0),
         };
         let mode = Mode::Cluster { follower: log.clone(), node_id: uuid::Uuid::now_v7().to_string(), outbox: Mutex::default() };
-        let this = Self::start(inner, log, mode, window, head);
-        tokio::spawn(follow(Arc::downgrade(&this)));
-        tokio::spawn(flush_outbox(Arc::downgrade(&this)));
+        let this = Self::start(inner, log, mode, window, head, tasks);
+        tasks.spawn(Stage::Publishers, "event log follower", follow(Arc::downgrade(&this)));
+        tasks.spawn(Stage::Publishers, "event log outbox", flush_outbox(Arc::downgrade(&this)));
         this
     }
 
-    fn start(inner: Arc<dyn EventPublisher>, log: Arc<dyn EventLog>, mode: Mode, window: Duration, head: u64) -> Arc<Self> {
+    fn start(inner: Arc<dyn EventPublisher>, log: Arc<dyn EventLog>, mode: Mode, window: Duration, head: u64, tasks: &Tasks) -> Arc<Self> {
         let (writes, queue) = mpsc::unbounded_channel();
         let this = Arc::new(Self { inner, log: log.clone(), mode, delivery: Arc::new(tokio::sync::Mutex::new(head)), window, live: Mutex::default(), writes });
-        tokio::spawn(write_records(log, queue));
-        tokio::spawn(sweep(Arc::downgrade(&this)));
+        tasks.spawn(Stage::Writers, "session record writer", write_records(log, queue));
+        tasks.spawn(Stage::Publishers, "session sweep", sweep(Arc::downgrade(&this)));
         this
     }
 
@@ -473,7 +474,7 @@ mod tests {
     fn setup() -> (Arc<Recorder>, Arc<SequencedPublisher>) {
         let inner = Arc::new(Recorder::default());
         let log = Arc::new(MemoryEventLog::new(Duration::from_secs(60), 1000));
-        (inner.clone(), SequencedPublisher::local(inner, log, Duration::from_secs(60)))
+        (inner.clone(), SequencedPublisher::local(inner, log, Duration::from_secs(60), &crate::lifecycle::Tasks::new()))
     }
 
     /// Waits for the record writer to apply the queued writes.
@@ -542,7 +543,7 @@ mod tests {
     async fn a_trimmed_gap_or_unknown_session_is_not_recovered() {
         let inner = Arc::new(Recorder::default());
         let log = Arc::new(MemoryEventLog::new(Duration::from_secs(60), 2));
-        let publisher = SequencedPublisher::local(inner, log, Duration::from_secs(60));
+        let publisher = SequencedPublisher::local(inner, log, Duration::from_secs(60), &crate::lifecycle::Tasks::new());
         let opening = publisher.open(&conn("c1"), "alice", None, Box::new(|| true)).await;
         let session_id = opening.started.session_id.clone();
         drop(opening);

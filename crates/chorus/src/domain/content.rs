@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::error::{DomainError, DomainResult};
 use super::events::ContentEvent;
@@ -22,7 +21,7 @@ use super::users::UserDirectory;
 use super::moderation::{Moderation, Surface};
 use super::notifications::{mentions, notify_in_background};
 use crate::ports::cluster::ViewerRegistry;
-use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::store::{ContentRegistration, ContentStore, NewComment};
@@ -344,7 +343,7 @@ impl ContentService {
                         actor: Some(user_id.clone()),
                         subject: Some(Subject { kind: "content".into(), id: content_id.to_owned() }),
                         text: format!("liked your {}", item.content_type),
-                        data: json!({ "contentId": content_id }),
+                        data: NotificationData::Content { content_id: content_id.to_owned() },
                         group_key: Some(format!("like:{content_id}")),
                     },
                 );
@@ -393,7 +392,7 @@ impl ContentService {
     async fn notify_comment(&self, actor: &Actor, item: &ContentItem, comment: &Comment, parent_author: Option<String>) {
         let me = &actor.identity.user_id;
         let subject = Subject { kind: "comment".into(), id: comment.id.clone() };
-        let data = json!({ "contentId": item.id, "commentId": comment.id });
+        let data = NotificationData::Comment { content_id: item.id.clone(), comment_id: comment.id.clone() };
         let mut told: Vec<String> = vec![me.clone()];
         let mut send = |recipient: String, kind: NotificationKind, text: String| {
             if told.contains(&recipient) {

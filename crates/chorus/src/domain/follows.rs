@@ -5,15 +5,17 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+// Only the notification's stored `data` is still built as JSON here.
 
 use super::error::{DomainError, DomainResult};
+use super::events::SocialEvent;
 use super::model::{ContentItem, UserSummary};
 use super::notifications::notify_in_background;
 use super::text::valid_id;
 use super::time::Timestamp;
 use super::users::UserDirectory;
-use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::events::EventSink;
+use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::social_store::FollowStore;
 
@@ -35,13 +37,22 @@ pub struct UserPage {
 pub struct FollowService {
     store: Arc<dyn FollowStore>,
     users: Arc<UserDirectory>,
+    /// Joins and leaves of `feed:` rooms.
     publisher: Arc<dyn EventPublisher>,
+    /// Where feed refreshes go.
+    events: Arc<dyn EventSink>,
     notifier: Arc<dyn Notifier>,
 }
 
 impl FollowService {
-    pub fn new(store: Arc<dyn FollowStore>, users: Arc<UserDirectory>, publisher: Arc<dyn EventPublisher>, notifier: Arc<dyn Notifier>) -> Self {
-        Self { store, users, publisher, notifier }
+    pub fn new(
+        store: Arc<dyn FollowStore>,
+        users: Arc<UserDirectory>,
+        publisher: Arc<dyn EventPublisher>,
+        events: Arc<dyn EventSink>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Self {
+        Self { store, users, publisher, events, notifier }
     }
 
     /// `POST /api/users/{id}/follow`; the followed user is notified once.
@@ -60,7 +71,7 @@ impl FollowService {
                     actor: Some(follower.to_owned()),
                     subject: Some(Subject { kind: "user".into(), id: follower.to_owned() }),
                     text: "started following you".into(),
-                    data: json!({ "followerId": follower }),
+                    data: NotificationData::Follow { follower_id: follower.to_owned() },
                     group_key: None,
                 },
             );
@@ -115,21 +126,20 @@ impl FollowService {
             return Err(DomainError::bad_request("content without an owner has no followers to notify"));
         };
         let followers = self.store.follower_count(&creator).await?;
-        let payload = json!({
-            "type": "new_content",
-            "contentId": item.id,
-            "contentType": item.content_type,
-            "title": item.title,
-            "creator": self.users.summary(&creator).await?,
-            "timestamp": Timestamp::now(),
-        });
-        let (store, publisher) = (self.store.clone(), self.publisher.clone());
-        tokio::spawn(fan_out(store, publisher, creator, payload));
+        let published = SocialEvent::NewContentPublished {
+            content_id: item.id.clone(),
+            content_type: item.content_type.clone(),
+            title: item.title.clone(),
+            creator: self.users.summary(&creator).await?,
+            at: Timestamp::now(),
+        };
+        let (store, events) = (self.store.clone(), self.events.clone());
+        tokio::spawn(fan_out(store, events, creator, published));
         Ok(followers)
     }
 }
 
-async fn fan_out(store: Arc<dyn FollowStore>, publisher: Arc<dyn EventPublisher>, creator: String, payload: Value) {
+async fn fan_out(store: Arc<dyn FollowStore>, events: Arc<dyn EventSink>, creator: String, published: SocialEvent) {
     let mut after: Option<String> = None;
     loop {
         let ids = match store.follower_ids(&creator, after.as_deref(), FAN_OUT_PAGE).await {
@@ -142,7 +152,7 @@ async fn fan_out(store: Arc<dyn FollowStore>, publisher: Arc<dyn EventPublisher>
         let Some(last) = ids.last().cloned() else { return };
         let full_page = ids.len() == FAN_OUT_PAGE as usize;
         let rooms = ids.into_iter().map(Room::Feed).collect();
-        publisher.publish(Audience::Rooms(rooms), "feed:refresh", payload.clone()).await;
+        events.emit(Audience::Rooms(rooms), published.clone().into()).await;
         if !full_page {
             return;
         }

@@ -7,17 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::chat::model::Location;
 use super::chat::rules::valid_location;
 use super::content::Actor;
 use super::error::{DomainError, DomainResult};
+use super::events::SocialEvent;
 use super::text::valid_id;
 use super::time::Timestamp;
 use crate::ports::chat_store::ChatStore;
-use crate::ports::publisher::{Audience, EventPublisher, Room};
+use crate::ports::events::EventSink;
+use crate::ports::publisher::{Audience, Room};
 
 /// Longest a live share may last from now.
 const MAX_LIVE: Duration = Duration::from_secs(8 * 3600);
@@ -34,6 +35,13 @@ pub struct PositionInput {
     pub live_until: Option<String>,
 }
 
+/// The `location:share` ack: when the live share ends (null for a single position).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PositionShared {
+    pub live_until: Option<Timestamp>,
+}
+
 #[derive(Default)]
 struct Shares {
     /// Last accepted share per user (the throttle).
@@ -45,18 +53,19 @@ struct Shares {
 /// Live location sharing.
 pub struct LocationSharing {
     chat: Arc<dyn ChatStore>,
-    publisher: Arc<dyn EventPublisher>,
+    /// Where positions and ended shares go.
+    events: Arc<dyn EventSink>,
     min_interval: Duration,
     shares: Mutex<Shares>,
 }
 
 impl LocationSharing {
-    pub fn new(chat: Arc<dyn ChatStore>, publisher: Arc<dyn EventPublisher>, min_interval: Duration) -> Self {
-        Self { chat, publisher, min_interval, shares: Mutex::new(Shares::default()) }
+    pub fn new(chat: Arc<dyn ChatStore>, events: Arc<dyn EventSink>, min_interval: Duration) -> Self {
+        Self { chat, events, min_interval, shares: Mutex::new(Shares::default()) }
     }
 
     /// `location:share`: relays one position to the room's members.
-    pub async fn share(&self, actor: &Actor, input: PositionInput) -> DomainResult<Value> {
+    pub async fn share(&self, actor: &Actor, input: PositionInput) -> DomainResult<PositionShared> {
         let room_id = valid_id("roomId", &input.room_id)?.to_owned();
         let location = valid_location(Location { lat: input.lat, lng: input.lng })?;
         if let Some(a) = input.accuracy
@@ -102,18 +111,10 @@ impl LocationSharing {
                 shares.live.insert(key, (until, context.member_ids.clone()));
             }
         }
-        let update = json!({
-            "roomId": room_id,
-            "userId": me,
-            "lat": location.lat,
-            "lng": location.lng,
-            "accuracy": input.accuracy,
-            "timestamp": now,
-            "liveUntil": live_until,
-        });
+        let shared = SocialEvent::LocationShared { room_id, user_id: me, location, accuracy: input.accuracy, at: now, live_until };
         let rooms = context.member_ids.into_iter().map(Room::User).collect();
-        self.publisher.publish(Audience::Rooms(rooms), "location:update", update).await;
-        Ok(json!({ "liveUntil": live_until }))
+        self.events.emit(Audience::Rooms(rooms), shared.into()).await;
+        Ok(PositionShared { live_until })
     }
 
     /// `location:stop`: ends a live share now.
@@ -146,8 +147,7 @@ impl LocationSharing {
 
     async fn announce_stop(&self, user: &str, room_id: &str, members: Vec<String>) {
         let rooms = members.into_iter().map(Room::User).collect();
-        self.publisher
-            .publish(Audience::Rooms(rooms), "location:stopped", json!({ "roomId": room_id, "userId": user, "timestamp": Timestamp::now() }))
-            .await;
+        let stopped = SocialEvent::LocationStopped { room_id: room_id.to_owned(), user_id: user.to_owned(), at: Timestamp::now() };
+        self.events.emit(Audience::Rooms(rooms), stopped.into()).await;
     }
 }

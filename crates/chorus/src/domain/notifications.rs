@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::task::TaskTracker;
 
 use super::error::{DomainError, DomainResult};
+use super::events::SocialEvent;
 use super::model::UserSummary;
 use super::text::{MAX_ID_LEN, valid_id};
 use super::time::Timestamp;
+use crate::ports::events::EventSink;
 use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier};
-use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::publisher::{Audience, ConnectionId, Room};
 use crate::ports::social_store::{InboxCursor, NewNotification, NotificationRecord, NotificationStore};
 
 /// Largest page of the inbox.
@@ -24,7 +26,7 @@ pub const MAX_PAGE: u32 = 100;
 pub const MAX_READ_IDS: usize = 500;
 
 /// A notification as clients see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationView {
     pub id: String,
@@ -32,7 +34,7 @@ pub struct NotificationView {
     pub kind: String,
     pub actor: Option<UserSummary>,
     pub actor_count: i64,
-    pub subject: Option<Value>,
+    pub subject: Option<NotificationSubject>,
     pub text: String,
     pub data: Value,
     pub created_at: Timestamp,
@@ -52,7 +54,7 @@ impl NotificationView {
             Some(actor) => format!("{} {}", actor.username, r.phrase),
         };
         let subject = match (&r.subject_kind, &r.subject_id) {
-            (Some(kind), Some(id)) => Some(json!({ "kind": kind, "id": id })),
+            (Some(kind), Some(id)) => Some(NotificationSubject { kind: kind.clone(), id: id.clone() }),
             _ => None,
         };
         Self {
@@ -70,6 +72,24 @@ impl NotificationView {
     }
 }
 
+/// What a notification is about: `{kind, id}` (a content item, a chat room, a user…).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotificationSubject {
+    pub kind: String,
+    pub id: String,
+}
+
+/// An operator's message to everyone online (`system:announcement`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announcement {
+    pub id: String,
+    pub message: String,
+    /// `info`, `warning` or `critical`.
+    pub level: String,
+    pub created_at: Timestamp,
+}
+
 /// A page of the inbox.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,7 +104,8 @@ pub struct InboxPage {
 /// The notification service.
 pub struct NotificationService {
     store: Arc<dyn NotificationStore>,
-    publisher: Arc<dyn EventPublisher>,
+    /// Where new notifications, unread counts and announcements go.
+    events: Arc<dyn EventSink>,
     /// Repeats within this window fold into one notification.
     group_window: Duration,
     /// Notifications on their way after the command that caused them was acked.
@@ -92,8 +113,8 @@ pub struct NotificationService {
 }
 
 impl NotificationService {
-    pub fn new(store: Arc<dyn NotificationStore>, publisher: Arc<dyn EventPublisher>, group_window: Duration) -> Self {
-        Self { store, publisher, group_window, pending: TaskTracker::new() }
+    pub fn new(store: Arc<dyn NotificationStore>, events: Arc<dyn EventSink>, group_window: Duration) -> Self {
+        Self { store, events, group_window, pending: TaskTracker::new() }
     }
 
     /// Graceful shutdown: waits (at most `limit`) for notifications still on their way,
@@ -164,7 +185,7 @@ impl NotificationService {
             Some(conn) => Audience::RoomExcept(room, conn.clone()),
             None => Audience::Room(room),
         };
-        self.publisher.publish(audience, "notifications:unread", json!({ "unreadCount": unread })).await;
+        self.events.emit(audience, SocialEvent::UnreadCounted { unread_count: unread }.into()).await;
         Ok(unread)
     }
 
@@ -173,18 +194,14 @@ impl NotificationService {
     }
 
     /// `system:announcement` to everyone online.
-    pub async fn announce(&self, message: &str, level: &str) -> DomainResult<Value> {
+    pub async fn announce(&self, message: &str, level: &str) -> DomainResult<Announcement> {
         let message = super::text::trimmed_text("message", message, 2000)?;
         if !["info", "warning", "critical"].contains(&level) {
             return Err(DomainError::bad_request("level must be info, warning or critical"));
         }
-        let announcement = json!({
-            "id": uuid::Uuid::now_v7().to_string(),
-            "message": message,
-            "level": level,
-            "createdAt": Timestamp::now(),
-        });
-        self.publisher.publish(Audience::Everyone, "system:announcement", announcement.clone()).await;
+        let announcement =
+            Announcement { id: uuid::Uuid::now_v7().to_string(), message, level: level.to_owned(), created_at: Timestamp::now() };
+        self.events.emit(Audience::Everyone, SocialEvent::Announced { announcement: announcement.clone() }.into()).await;
         Ok(announcement)
     }
 }
@@ -223,13 +240,8 @@ impl Notifier for NotificationService {
             })
             .await?;
         let unread = self.store.unread_count(&draft.recipient).await?;
-        self.publisher
-            .publish(
-                Audience::Room(Room::User(draft.recipient)),
-                "notification:new",
-                json!({ "notification": NotificationView::from_record(record), "unreadCount": unread }),
-            )
-            .await;
+        let stored = SocialEvent::NotificationStored { notification: NotificationView::from_record(record), unread_count: unread };
+        self.events.emit(Audience::Room(Room::User(draft.recipient)), stored.into()).await;
         Ok(())
     }
 }

@@ -2,17 +2,20 @@
 //! the last one closed and the grace period passed with no reconnect; `invisible`
 //! reads as offline to others; only followers and chat partners may watch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::error::{DomainError, DomainResult};
+use super::events::SocialEvent;
 use super::text::valid_id;
 use super::time::Timestamp;
 use crate::ports::cluster::{PresenceState, PresenceStatus, SessionRegistry};
+use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::social_store::{LastSeenStore, Relationships};
 
@@ -21,13 +24,66 @@ pub const MAX_SUBSCRIBE: usize = 500;
 /// Most users one connection may watch in all.
 pub const MAX_WATCHED_PER_CONNECTION: usize = 2000;
 
+/// A status as others see it: `invisible` shows as `offline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShownStatus {
+    Online,
+    Away,
+    Busy,
+    Offline,
+}
+
+impl ShownStatus {
+    /// How `status` shows to others; `None` (not connected) is offline.
+    pub fn of(status: Option<PresenceStatus>) -> Self {
+        match status {
+            None | Some(PresenceStatus::Invisible) => Self::Offline,
+            Some(PresenceStatus::Online) => Self::Online,
+            Some(PresenceStatus::Away) => Self::Away,
+            Some(PresenceStatus::Busy) => Self::Busy,
+        }
+    }
+}
+
+/// One user's presence as a watcher reads it: `{status, lastSeen}`, `lastSeen` null
+/// while shown online (or when never seen).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceView {
+    pub status: ShownStatus,
+    pub last_seen: Option<Timestamp>,
+}
+
+impl PresenceView {
+    /// What a watcher who may not see the user reads.
+    const HIDDEN: Self = Self { status: ShownStatus::Offline, last_seen: None };
+}
+
+/// The `presence:set` ack: the status now set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusSet {
+    pub status: PresenceStatus,
+}
+
+/// The `presence:subscribe` ack: each named user's presence, by id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceStatuses {
+    pub statuses: BTreeMap<String, PresenceView>,
+}
+
 /// The presence service.
 pub struct PresenceService {
     state: Arc<dyn PresenceState>,
     sessions: Arc<dyn SessionRegistry>,
     last_seen: Arc<dyn LastSeenStore>,
     visibility: Arc<dyn Relationships>,
+    /// Joins and leaves of `presence:` rooms.
     publisher: Arc<dyn EventPublisher>,
+    /// Where status changes go.
+    events: Arc<dyn EventSink>,
     grace: Duration,
     /// Users each connection watches (for the cap and for cleanup).
     watching: Mutex<HashMap<ConnectionId, HashSet<String>>>,
@@ -40,9 +96,10 @@ impl PresenceService {
         last_seen: Arc<dyn LastSeenStore>,
         visibility: Arc<dyn Relationships>,
         publisher: Arc<dyn EventPublisher>,
+        events: Arc<dyn EventSink>,
         grace: Duration,
     ) -> Self {
-        Self { state, sessions, last_seen, visibility, publisher, grace, watching: Mutex::new(HashMap::new()) }
+        Self { state, sessions, last_seen, visibility, publisher, events, grace, watching: Mutex::new(HashMap::new()) }
     }
 
     /// A socket of the user connected.
@@ -79,18 +136,18 @@ impl PresenceService {
     }
 
     /// `presence:set`.
-    pub async fn set_status(&self, user_id: &str, status: &str) -> DomainResult<Value> {
+    pub async fn set_status(&self, user_id: &str, status: &str) -> DomainResult<StatusSet> {
         let status: PresenceStatus = serde_json::from_value(Value::String(status.to_owned()))
             .map_err(|_| DomainError::bad_request("status must be online, away, busy or invisible"))?;
         let previous = self.state.set_status(user_id, status).await.ok_or_else(|| DomainError::conflict("you are not online"))?;
         if previous != status {
             self.announce(user_id, Some(status), None).await;
         }
-        Ok(json!({ "status": status }))
+        Ok(StatusSet { status })
     }
 
     /// `presence:subscribe`: current statuses; updates follow for the visible ones.
-    pub async fn subscribe(&self, watcher: &str, connection: &ConnectionId, user_ids: &[String]) -> DomainResult<Value> {
+    pub async fn subscribe(&self, watcher: &str, connection: &ConnectionId, user_ids: &[String]) -> DomainResult<PresenceStatuses> {
         if user_ids.len() > MAX_SUBSCRIBE {
             return Err(DomainError::bad_request(format!("at most {MAX_SUBSCRIBE} userIds per call")));
         }
@@ -101,7 +158,8 @@ impl PresenceService {
         if already + user_ids.len() > MAX_WATCHED_PER_CONNECTION {
             return Err(DomainError::conflict(format!("a connection may watch at most {MAX_WATCHED_PER_CONNECTION} users")));
         }
-        let mut statuses = serde_json::Map::new();
+        // Ordered by id, as the ack always listed them; a repeated id counts once.
+        let mut statuses = BTreeMap::new();
         for target in user_ids {
             let visible = target == watcher || self.visibility.may_watch(watcher, target).await?;
             let entry = if visible {
@@ -109,11 +167,11 @@ impl PresenceService {
                 self.watching.lock().entry(connection.clone()).or_default().insert(target.clone());
                 self.view_of(target).await?
             } else {
-                json!({ "status": "offline", "lastSeen": null })
+                PresenceView::HIDDEN
             };
             statuses.insert(target.clone(), entry);
         }
-        Ok(json!({ "statuses": statuses }))
+        Ok(PresenceStatuses { statuses })
     }
 
     /// `presence:unsubscribe`.
@@ -140,7 +198,7 @@ impl PresenceService {
     }
 
     /// How others see a user: invisible reads as offline.
-    async fn view_of(&self, user_id: &str) -> DomainResult<Value> {
+    async fn view_of(&self, user_id: &str) -> DomainResult<PresenceView> {
         let shown = match self.state.status(user_id).await {
             Some(PresenceStatus::Invisible) | None => None,
             Some(s) => Some(s),
@@ -149,29 +207,12 @@ impl PresenceService {
             Some(_) => None,
             None => self.last_seen.last_seen(user_id).await?,
         };
-        Ok(json!({ "status": status_text(shown), "lastSeen": last_seen }))
+        Ok(PresenceView { status: ShownStatus::of(shown), last_seen })
     }
 
     async fn announce(&self, user_id: &str, status: Option<PresenceStatus>, last_seen: Option<Timestamp>) {
-        let shown = match status {
-            Some(PresenceStatus::Invisible) => None,
-            other => other,
-        };
-        self.publisher
-            .publish(
-                Audience::Room(Room::Presence(user_id.to_owned())),
-                "presence:update",
-                json!({ "userId": user_id, "status": status_text(shown), "lastSeen": last_seen }),
-            )
-            .await;
-    }
-}
-
-fn status_text(status: Option<PresenceStatus>) -> &'static str {
-    match status {
-        None | Some(PresenceStatus::Invisible) => "offline",
-        Some(PresenceStatus::Online) => "online",
-        Some(PresenceStatus::Away) => "away",
-        Some(PresenceStatus::Busy) => "busy",
+        let presence = PresenceView { status: ShownStatus::of(status), last_seen };
+        let changed = SocialEvent::PresenceChanged { user_id: user_id.to_owned(), presence };
+        self.events.emit(Audience::Room(Room::Presence(user_id.to_owned())), changed.into()).await;
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::error::{DomainError, DomainResult};
 use super::model::Identity;
@@ -37,6 +37,28 @@ async fn read_cache(store: &dyn SanctionStore) -> DomainResult<Cache> {
         cache.revoked_before.insert(user, before);
     }
     Ok(cache)
+}
+
+/// Result of a server-wide ban, unban, mute or unmute.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SanctionApplied {
+    pub user_id: String,
+    /// `ban`, `unban`, `mute` or `unmute`.
+    pub action: &'static str,
+    /// Always `global`: stream-scoped sanctions are the live area's.
+    pub scope: &'static str,
+    /// When a timed ban or mute ends; `null` for one until lifted, and for a lift.
+    pub until: Option<Timestamp>,
+}
+
+/// Result of a token revocation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensRevoked {
+    pub user_id: String,
+    /// Tokens issued before this are refused.
+    pub revoked_before: Timestamp,
 }
 
 /// Server-wide sanctions and the moderation audit log.
@@ -96,7 +118,7 @@ impl AccountSanctions {
     }
 
     /// `POST /api/server/moderation/{ban|unban|mute|unmute}` without a stream scope.
-    pub async fn apply(&self, action: &str, user_id: &str, duration_sec: Option<i64>, reason: Option<&str>) -> DomainResult<Value> {
+    pub async fn apply(&self, action: &str, user_id: &str, duration_sec: Option<i64>, reason: Option<&str>) -> DomainResult<SanctionApplied> {
         let user_id = valid_id("userId", user_id)?.to_owned();
         let reason = short_label("reason", reason, 500)?;
         if let Some(d) = duration_sec
@@ -105,11 +127,11 @@ impl AccountSanctions {
             }
         let now = Timestamp::now();
         let until = duration_sec.map(|d| now.plus_millis(d * 1000));
-        let (kind, lift) = match action {
-            "ban" => ("ban", false),
-            "unban" => ("ban", true),
-            "mute" => ("mute", false),
-            "unmute" => ("mute", true),
+        let (action, kind, lift) = match action {
+            "ban" => ("ban", "ban", false),
+            "unban" => ("unban", "ban", true),
+            "mute" => ("mute", "mute", false),
+            "unmute" => ("unmute", "mute", true),
             _ => return Err(DomainError::bad_request("action must be ban, unban, mute or unmute")),
         };
         if lift {
@@ -124,11 +146,11 @@ impl AccountSanctions {
         if action == "ban" {
             self.publisher.disconnect_room(&Room::User(user_id.clone())).await;
         }
-        Ok(json!({ "userId": user_id, "action": action, "scope": "global", "until": until }))
+        Ok(SanctionApplied { user_id, action, scope: "global", until })
     }
 
     /// Refuses every token of the user issued until now and closes their sockets.
-    pub async fn revoke_tokens(&self, user_id: &str, reason: Option<&str>) -> DomainResult<Value> {
+    pub async fn revoke_tokens(&self, user_id: &str, reason: Option<&str>) -> DomainResult<TokensRevoked> {
         let user_id = valid_id("userId", user_id)?.to_owned();
         let reason = short_label("reason", reason, 500)?;
         // Whole seconds, as `iat` is: a token issued in this same second is refused too.
@@ -137,7 +159,7 @@ impl AccountSanctions {
         self.cache.write().revoked_before.insert(user_id.clone(), now);
         self.audit("backend", "revoke_tokens", &user_id, "global", reason.as_deref(), None).await?;
         self.publisher.disconnect_room(&Room::User(user_id.clone())).await;
-        Ok(json!({ "userId": user_id, "revokedBefore": now }))
+        Ok(TokensRevoked { user_id, revoked_before: now })
     }
 
     /// Records a moderation action in the audit log.
@@ -176,5 +198,26 @@ impl AccountSanctions {
             Some(_) => return Err(DomainError::bad_request("limit must be 1-200")),
         };
         Ok(self.store.audit(before, limit).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn results_keep_their_acked_shape_with_a_null_until() {
+        let lifted = SanctionApplied { user_id: "u".into(), action: "unban", scope: "global", until: None };
+        assert_eq!(
+            serde_json::to_value(&lifted).unwrap(),
+            json!({ "userId": "u", "action": "unban", "scope": "global", "until": null })
+        );
+        let at = Timestamp(1_700_000_000_000);
+        let timed = SanctionApplied { user_id: "u".into(), action: "mute", scope: "global", until: Some(at) };
+        assert_eq!(serde_json::to_value(&timed).unwrap(), json!({ "userId": "u", "action": "mute", "scope": "global", "until": at }));
+        let revoked = TokensRevoked { user_id: "u".into(), revoked_before: at };
+        assert_eq!(serde_json::to_value(&revoked).unwrap(), json!({ "userId": "u", "revokedBefore": at }));
     }
 }

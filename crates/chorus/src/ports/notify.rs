@@ -8,6 +8,27 @@ use serde_json::Value;
 
 use crate::domain::error::DomainResult;
 
+/// The ids a client needs to open the right screen for a notification: its `data`,
+/// stored with it and sent as a JSON object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum NotificationData {
+    /// A like of an item.
+    Content { content_id: String },
+    /// A comment, reply or mention.
+    Comment { content_id: String, comment_id: String },
+    /// A new follower.
+    Follow { follower_id: String },
+    /// A chat message to an offline member.
+    Message { room_id: String, message_id: String, preview: String },
+    /// A call nobody answered (`missed` is always true; `room_id` is null for a direct call).
+    MissedCall { call_id: String, media: crate::domain::calls::model::Media, missed: bool, room_id: Option<String> },
+    /// Gifts to a stream's owner.
+    Gift { stream_id: String, gift_id: String, count: i64, coins: i64 },
+    /// What the app backend sent with a server-API notification, as it sent it.
+    Custom(Value),
+}
+
 /// Notification types of PROTOCOL.md §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,7 +83,7 @@ pub struct NotificationDraft {
     pub subject: Option<Subject>,
     /// Text for people; for grouped notifications the service rewrites it.
     pub text: String,
-    pub data: Value,
+    pub data: NotificationData,
     /// Drafts with the same key for the same recipient within the grouping window
     /// update one notification ("alice and 3 others liked your video").
     pub group_key: Option<String>,
@@ -75,4 +96,34 @@ pub trait Notifier: Send + Sync {
     /// Sends a draft without making the caller wait; failures are logged. Graceful
     /// shutdown waits for these before the store closes.
     fn notify_later(self: Arc<Self>, draft: NotificationDraft);
+}
+
+#[cfg(test)]
+mod data_tests {
+    use serde_json::json;
+
+    use super::NotificationData;
+    use crate::domain::calls::model::Media;
+
+    /// Each kind of `data` keeps the shape clients read (docs/protocol.md §8).
+    #[test]
+    fn notification_data_keeps_its_documented_shapes() {
+        let shape = |d: NotificationData| serde_json::to_value(d).unwrap();
+        assert_eq!(shape(NotificationData::Content { content_id: "v".into() }), json!({ "contentId": "v" }));
+        assert_eq!(shape(NotificationData::Comment { content_id: "v".into(), comment_id: "c".into() }), json!({ "contentId": "v", "commentId": "c" }));
+        assert_eq!(shape(NotificationData::Follow { follower_id: "f".into() }), json!({ "followerId": "f" }));
+        assert_eq!(
+            shape(NotificationData::Message { room_id: "r".into(), message_id: "m".into(), preview: "hi".into() }),
+            json!({ "roomId": "r", "messageId": "m", "preview": "hi" })
+        );
+        assert_eq!(
+            shape(NotificationData::MissedCall { call_id: "k".into(), media: Media::Video, missed: true, room_id: None }),
+            json!({ "callId": "k", "media": "video", "missed": true, "roomId": null })
+        );
+        assert_eq!(
+            shape(NotificationData::Gift { stream_id: "s".into(), gift_id: "rose".into(), count: 2, coins: 10 }),
+            json!({ "streamId": "s", "giftId": "rose", "count": 2, "coins": 10 })
+        );
+        assert_eq!(shape(NotificationData::Custom(json!({ "any": [1, 2] }))), json!({ "any": [1, 2] }));
+    }
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::domain::model::UserSummary;
+use crate::ports::notify::NotificationData;
 use crate::domain::time::Timestamp;
 use crate::ports::store::StoreResult;
 
@@ -19,7 +20,7 @@ pub struct NewNotification {
     pub subject_id: Option<String>,
     /// The text after the actor's name ("liked your video"), or the whole text.
     pub phrase: String,
-    pub data: Value,
+    pub data: NotificationData,
     pub group_key: Option<String>,
     pub window_start: Timestamp,
     pub at: Timestamp,

@@ -86,6 +86,10 @@ async fn the_binary_serves_accepts_its_own_dev_tokens_stops_on_sigterm_and_never
     assert!(logs.contains("DEVELOPMENT secret"), "the dev secret warning is loud: {logs}");
     assert!(logs.contains(" INFO "), "text log lines: {logs}");
     assert!(!logs.contains('\u{1b}'), "log lines written to a file carry ANSI escape codes");
+    // Shutdown stops the background tasks in a known order, and says so.
+    let steps = ["stage=\"ticks\"", "doors closed", "stage=\"publishers\"", "stage=\"writers\"", "stage=\"stores\"", "chorus stopped"];
+    let at: Vec<usize> = steps.iter().map(|s| logs.find(s).unwrap_or_else(|| panic!("no {s} in the shutdown log: {logs}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "shutdown steps out of order: {steps:?} at {at:?}");
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature), "a token reached the log");
     let secret = std::fs::read_to_string(dir.path().join(".chorus-dev-secret")).unwrap();

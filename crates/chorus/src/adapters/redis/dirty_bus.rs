@@ -10,6 +10,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use super::link::RedisLink;
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::dirty::{DirtyBus, DirtyMarks};
 
 /// Messages waiting for the receive task; a full buffer drops (see `RedisLink::subscribe`).
@@ -30,15 +31,16 @@ pub struct RedisDirtyBus {
 }
 
 impl RedisDirtyBus {
-    /// Subscribes to the channel and starts folding what arrives into the inbox.
-    pub async fn start(link: RedisLink, prefix: &str) -> redis::RedisResult<Arc<Self>> {
+    /// Subscribes to the channel and starts folding what arrives into the inbox (a
+    /// publisher-stage task of `tasks`).
+    pub async fn start(link: RedisLink, prefix: &str, tasks: &Tasks) -> redis::RedisResult<Arc<Self>> {
         let channel = format!("{prefix}:dirty");
         let mut rx = link.subscribe(&channel, BUFFER).await?;
         let node = uuid::Uuid::now_v7().to_string();
         let received = Arc::new(Mutex::new(DirtyMarks::default()));
         let inbox: Weak<Mutex<DirtyMarks>> = Arc::downgrade(&received);
         let me = node.clone();
-        tokio::spawn(async move {
+        tasks.spawn(Stage::Publishers, "dirty-mark reader", async move {
             while let Some((_, body)) = rx.recv().await {
                 // The bus is gone (its node stopped): nobody reads the inbox any more.
                 let Some(inbox) = inbox.upgrade() else { return };

@@ -86,10 +86,11 @@ impl ClusterNode {
         &self.id
     }
 
-    /// Starts the heartbeat task: heartbeat, re-registration when needed, and the
-    /// janitor pass over dead nodes. It ends when the node is dropped.
-    pub fn spawn_heartbeat(self: &Arc<Self>, on_rooms_changed: RoomsChanged) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(heartbeat_loop(Arc::downgrade(self), on_rooms_changed))
+    /// The heartbeat task (to be started through the task registry): heartbeat,
+    /// re-registration when needed, and the janitor pass over dead nodes. It ends when
+    /// the node is dropped.
+    pub fn heartbeat(self: &Arc<Self>, on_rooms_changed: RoomsChanged) -> impl std::future::Future<Output = ()> + Send + 'static {
+        heartbeat_loop(Arc::downgrade(self), on_rooms_changed)
     }
 
     /// Runs one Redis call, bounded in time. `None` (and a later re-registration) when

@@ -9,7 +9,8 @@ use super::{Arg, SqlStore, store_error};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
-use crate::ports::store::StoreResult;
+use crate::ports::notify::NotificationData;
+use crate::ports::store::{StoreError, StoreResult};
 
 const NOTIFICATION_SELECT: &str = "SELECT n.id, n.kind, n.actor_id, n.actor_count, n.subject_kind, n.subject_id, n.phrase,
     n.data, n.created_at, n.updated_at, n.read_at, u.id AS uid, u.username, u.avatar, u.verified
@@ -67,6 +68,11 @@ async fn count_unread(conn: &mut AnyConnection, user_id: &str) -> StoreResult<i6
 }
 
 /// Cursor of the inbox: `{updated_at}:{id}`.
+/// A notification's `data` as stored: its JSON text.
+fn notification_data(data: &NotificationData) -> StoreResult<String> {
+    serde_json::to_string(data).map_err(|e| StoreError::Failure { context: "notification data not encoded".into(), source: Some(std::sync::Arc::new(e)) })
+}
+
 #[async_trait]
 impl NotificationStore for SqlStore {
     async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord> {
@@ -104,7 +110,7 @@ impl NotificationStore for SqlStore {
                             .bind(n.actor_id.clone())
                             .bind(n.at.millis())
                             .bind(n.phrase.clone())
-                            .bind(n.data.to_string())
+                            .bind(notification_data(&n.data)?)
                             .execute(&mut *conn)
                             .await
                             .map_err(store_error)?;
@@ -122,7 +128,7 @@ impl NotificationStore for SqlStore {
                     .bind(n.subject_kind.clone())
                     .bind(n.subject_id.clone())
                     .bind(n.phrase.clone())
-                    .bind(n.data.to_string())
+                    .bind(notification_data(&n.data)?)
                     .bind(n.group_key.clone())
                     .bind(n.at.millis())
                     .execute(&mut *conn)

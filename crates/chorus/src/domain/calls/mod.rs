@@ -19,18 +19,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use self::model::{CallEffect, CallRules, Media};
 use self::registry::CallRegistry;
 use super::content::Actor;
 use super::error::{DomainError, DomainResult};
+use super::events::CallEvent;
 use super::notifications::notify_in_background;
 use super::text::valid_id;
 use super::users::UserDirectory;
 use crate::ports::chat_members::ChatMembers;
-use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
-use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::events::EventSink;
+use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::publisher::{Audience, ConnectionId, Room};
 
 /// Whom `call:invite` calls.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,7 +64,7 @@ pub struct CallService {
     registry: CallRegistry,
     members: Arc<dyn ChatMembers>,
     users: Arc<UserDirectory>,
-    publisher: Arc<dyn EventPublisher>,
+    events: Arc<dyn EventSink>,
     notifier: Arc<dyn Notifier>,
     rules: CallRules,
 }
@@ -71,11 +73,11 @@ impl CallService {
     pub fn new(
         members: Arc<dyn ChatMembers>,
         users: Arc<UserDirectory>,
-        publisher: Arc<dyn EventPublisher>,
+        events: Arc<dyn EventSink>,
         notifier: Arc<dyn Notifier>,
         rules: CallRules,
     ) -> Self {
-        Self { registry: CallRegistry::default(), members, users, publisher, notifier, rules }
+        Self { registry: CallRegistry::default(), members, users, events, notifier, rules }
     }
 
     pub fn rules(&self) -> &CallRules {
@@ -109,12 +111,9 @@ impl CallService {
         let from = self.users.summary(me).await?;
         let deadline = Instant::now() + self.rules.ring_timeout;
         let invitation = self.registry.invite(me, connection, callees, room_id.clone(), media, deadline)?;
-        let mut incoming = json!({ "callId": invitation.call_id, "from": from, "media": media });
-        if let (Some(room), Some(obj)) = (&room_id, incoming.as_object_mut()) {
-            obj.insert("roomId".into(), json!(room));
-        }
         let rooms = invitation.callees.iter().map(|c| Room::User(c.clone())).collect();
-        self.publisher.publish(Audience::Rooms(rooms), "call:incoming", incoming).await;
+        let ringing = CallEvent::Ringing { call_id: invitation.call_id.clone(), from, media, room_id };
+        self.events.emit(Audience::Rooms(rooms), ringing.into()).await;
         Ok(CallPlaced { call_id: invitation.call_id })
     }
 
@@ -161,9 +160,8 @@ impl CallService {
         }
         let me = &actor.identity.user_id;
         let target = self.registry.signal_target(me, connection, call_id, to_user_id)?;
-        self.publisher
-            .publish(Audience::Connection(target), "call:signal", json!({ "callId": call_id, "fromUserId": me, "signal": signal }))
-            .await;
+        let relayed = CallEvent::SignalRelayed { call_id: call_id.to_owned(), from_user_id: me.clone(), signal: signal.clone() };
+        self.events.emit(Audience::Connection(target), relayed.into()).await;
         Ok(())
     }
 
@@ -211,16 +209,16 @@ impl CallService {
                         Some(c) => Audience::RoomExcept(room, c),
                         None => Audience::Room(room),
                     };
-                    self.publisher.publish(audience, "call:ended", json!({ "callId": call_id, "reason": reason })).await;
+                    self.events.emit(audience, CallEvent::Ended { call_id, reason }.into()).await;
                 }
                 CallEffect::EndedForConnection { call_id, connection, reason } => {
-                    self.publisher.publish(Audience::Connection(connection), "call:ended", json!({ "callId": call_id, "reason": reason })).await;
+                    self.events.emit(Audience::Connection(connection), CallEvent::Ended { call_id, reason }.into()).await;
                 }
                 CallEffect::Accepted { call_id, connection, user_id } => {
-                    self.publisher.publish(Audience::Connection(connection), "call:accepted", json!({ "callId": call_id, "userId": user_id })).await;
+                    self.events.emit(Audience::Connection(connection), CallEvent::Accepted { call_id, user_id }.into()).await;
                 }
                 CallEffect::Left { call_id, connection, user_id } => {
-                    self.publisher.publish(Audience::Connection(connection), "call:left", json!({ "callId": call_id, "userId": user_id })).await;
+                    self.events.emit(Audience::Connection(connection), CallEvent::Left { call_id, user_id }.into()).await;
                 }
                 CallEffect::Missed { call_id, user_id, caller_id, media, room_id } => {
                     let text = match media {
@@ -235,7 +233,7 @@ impl CallService {
                             actor: Some(caller_id),
                             subject: Some(Subject { kind: "call".into(), id: call_id.clone() }),
                             text: text.into(),
-                            data: json!({ "callId": call_id, "media": media, "missed": true, "roomId": room_id }),
+                            data: NotificationData::MissedCall { call_id: call_id.clone(), media, missed: true, room_id: room_id.clone() },
                             group_key: None,
                         },
                     );

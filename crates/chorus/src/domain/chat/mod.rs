@@ -16,7 +16,7 @@ use crate::domain::moderation::{Moderation, Surface};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::json;
+// Only the notification's stored `data` is still built as JSON here.
 
 use self::model::{
     ChatMessage, ChatRoom, JoinedRoom, MessageKind, MessagePage, ReadState, RoomCreated, RoomKind, RoomRequest, SendInput, Sent,
@@ -24,6 +24,7 @@ use self::model::{
 use self::rules::{ChatRules, direct_key, message_body, named_members, page_size, within_edit_window};
 use super::content::{Actor, ReactionState};
 use super::error::{DomainError, DomainResult};
+use super::events::ChatEvent;
 use super::model::UserSummary;
 use super::notifications::notify_in_background;
 use super::text::{short_label, trimmed_text, valid_emoji, valid_id};
@@ -32,7 +33,8 @@ use super::typing::{TypingKey, TypingTracker};
 use super::users::UserDirectory;
 use crate::ports::chat_store::{ChatStore, MessageStored, NewMessage, NewRoom, RoomAccess};
 use crate::ports::cluster::SessionRegistry;
-use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier, Subject};
+use crate::ports::events::EventSink;
+use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 
 /// Prefix of chat places in the typing tracker.
@@ -45,7 +47,10 @@ const PREVIEW_CHARS: usize = 100;
 pub struct ChatService {
     store: Arc<dyn ChatStore>,
     users: Arc<UserDirectory>,
+    /// Joins and leaves of `chat:` rooms.
     publisher: Arc<dyn EventPublisher>,
+    /// Where the room's events go.
+    events: Arc<dyn EventSink>,
     /// Who is connected: offline members get a notification instead.
     sessions: Arc<dyn SessionRegistry>,
     typing: Arc<TypingTracker>,
@@ -56,20 +61,22 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    /// Wires the service to its store, the profiles, the publisher, the session registry
-    /// (who is online), a typing tracker of its own and the notifier.
+    /// Wires the service to its store, the profiles, the publisher (room joins), the
+    /// event sink, the session registry (who is online), a typing tracker of its own and
+    /// the notifier.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn ChatStore>,
         users: Arc<UserDirectory>,
         publisher: Arc<dyn EventPublisher>,
+        events: Arc<dyn EventSink>,
         sessions: Arc<dyn SessionRegistry>,
         typing: Arc<TypingTracker>,
         notifier: Arc<dyn Notifier>,
         moderation: Arc<Moderation>,
         rules: ChatRules,
     ) -> Self {
-        Self { store, users, publisher, sessions, typing, notifier, moderation, rules }
+        Self { store, users, publisher, events, sessions, typing, notifier, moderation, rules }
     }
 
     /// The limits this service enforces.
@@ -183,9 +190,8 @@ impl ChatService {
         if !self.store.remove_member(room_id, me).await? {
             return Err(not_a_member("leave"));
         }
-        self.publisher
-            .publish(Audience::Room(Room::Chat(room_id.to_owned())), "chat:user_left", json!({ "roomId": room_id, "userId": me }))
-            .await;
+        let left = ChatEvent::MemberLeft { room_id: room_id.to_owned(), user_id: me.clone() };
+        self.events.emit(Audience::Room(Room::Chat(room_id.to_owned())), left.into()).await;
         Ok(())
     }
 
@@ -202,9 +208,8 @@ impl ChatService {
         let room = self.view_of(me, room_id).await?;
         let user = self.users.summary(me).await?;
         // Announced before the socket joins, so the joiner does not hear of itself.
-        self.publisher
-            .publish(Audience::Room(Room::Chat(room_id.to_owned())), "chat:user_joined", json!({ "roomId": room_id, "user": user }))
-            .await;
+        let joined = ChatEvent::MemberJoined { room_id: room_id.to_owned(), user };
+        self.events.emit(Audience::Room(Room::Chat(room_id.to_owned())), joined.into()).await;
         self.publisher.join(connection, Room::Chat(room_id.to_owned()));
         let online = self.sessions.online_among(&room.member_ids).await;
         let online_member_ids = room.member_ids.iter().zip(online).filter(|(_, on)| *on).map(|(id, _)| id.clone()).collect();
@@ -223,13 +228,8 @@ impl ChatService {
         if !access.is_some_and(|a| a.is_member || a.kind == RoomKind::Public) {
             return Ok(());
         }
-        self.publisher
-            .publish(
-                Audience::Room(Room::Chat(room_id.to_owned())),
-                "chat:user_left",
-                json!({ "roomId": room_id, "userId": actor.identity.user_id }),
-            )
-            .await;
+        let left = ChatEvent::MemberLeft { room_id: room_id.to_owned(), user_id: actor.identity.user_id.clone() };
+        self.events.emit(Audience::Room(Room::Chat(room_id.to_owned())), left.into()).await;
         Ok(())
     }
 
@@ -295,9 +295,7 @@ impl ChatService {
         if !is_member {
             members.push(me.clone());
         }
-        self.publisher
-            .publish(members_of(&members), "chat:message", json!({ "roomId": room_id, "message": message }))
-            .await;
+        self.events.emit(members_of(&members), ChatEvent::MessageSent { message: message.clone() }.into()).await;
         self.stop_typing(actor, room_id).await;
         if context.kind != RoomKind::Public {
             self.notify_offline(&members, &message).await;
@@ -324,7 +322,7 @@ impl ChatService {
                     actor: Some(sender.clone()),
                     subject: Some(Subject { kind: "chat".into(), id: room_id.clone() }),
                     text: "sent you a message".into(),
-                    data: json!({ "roomId": room_id, "messageId": message.id, "preview": preview }),
+                    data: NotificationData::Message { room_id: room_id.to_owned(), message_id: message.id.clone(), preview: preview.clone() },
                     group_key: Some(format!("chat:{room_id}")),
                 },
             );
@@ -345,7 +343,7 @@ impl ChatService {
         let user = self.users.summary(me).await?;
         let key = TypingKey { place: typing_place(room_id), user_id: me.clone() };
         if self.typing.set(key, user.clone(), connection.clone(), true) {
-            self.publish_typing(room_id, &user, true, connection).await;
+            self.tell_typing(room_id, &user, true, connection).await;
         }
         Ok(())
     }
@@ -354,7 +352,7 @@ impl ChatService {
     pub async fn expire_typing(&self) {
         for t in self.typing.expire(Instant::now()) {
             if let Some(room_id) = t.place.strip_prefix(TYPING_PLACE) {
-                self.publish_typing(room_id, &t.user, false, &t.connection).await;
+                self.tell_typing(room_id, &t.user, false, &t.connection).await;
             }
         }
     }
@@ -363,7 +361,7 @@ impl ChatService {
     pub async fn connection_closed(&self, connection: &ConnectionId) {
         for t in self.typing.drop_connection(connection) {
             if let Some(room_id) = t.place.strip_prefix(TYPING_PLACE) {
-                self.publish_typing(room_id, &t.user, false, &t.connection).await;
+                self.tell_typing(room_id, &t.user, false, &t.connection).await;
             }
         }
     }
@@ -373,18 +371,13 @@ impl ChatService {
         let key = TypingKey { place: typing_place(room_id), user_id: actor.identity.user_id.clone() };
         let user = UserSummary::unknown(&actor.identity.user_id);
         if self.typing.set(key, user.clone(), connection.clone(), false) {
-            self.publish_typing(room_id, &user, false, connection).await;
+            self.tell_typing(room_id, &user, false, connection).await;
         }
     }
 
-    async fn publish_typing(&self, room_id: &str, user: &UserSummary, typing: bool, except: &ConnectionId) {
-        self.publisher
-            .publish(
-                Audience::RoomExcept(Room::Chat(room_id.to_owned()), except.clone()),
-                "chat:typing",
-                json!({ "roomId": room_id, "user": user, "typing": typing }),
-            )
-            .await;
+    async fn tell_typing(&self, room_id: &str, user: &UserSummary, typing: bool, except: &ConnectionId) {
+        let event = ChatEvent::Typing { room_id: room_id.to_owned(), user: user.clone(), typing };
+        self.events.emit(Audience::RoomExcept(Room::Chat(room_id.to_owned()), except.clone()), event.into()).await;
     }
 
     /// `chat:read`: moves the caller's read position forward to `message_id`; the
@@ -410,13 +403,13 @@ impl ChatService {
                 RoomKind::Public => Audience::Room(Room::User(me.clone())),
                 _ => members_of(&room.member_ids),
             };
-            self.publisher
-                .publish(
-                    audience,
-                    "chat:read",
-                    json!({ "roomId": room_id, "userId": me, "messageId": message_id, "readAt": now }),
-                )
-                .await;
+            let read = ChatEvent::ReadMoved {
+                room_id: room_id.to_owned(),
+                user_id: me.clone(),
+                message_id: message_id.to_owned(),
+                read_at: now,
+            };
+            self.events.emit(audience, read.into()).await;
         }
         Ok(ReadState { unread_count: outcome.unread_count })
     }
@@ -431,13 +424,14 @@ impl ChatService {
             return Err(DomainError::conflict("the message was deleted"));
         }
         let outcome = self.store.set_reaction(message_id, me, emoji, on, Timestamp::now()).await?;
-        self.publisher
-            .publish(
-                members_of(&members),
-                "chat:reaction",
-                json!({ "roomId": message.room_id, "messageId": message_id, "emoji": emoji, "userId": me, "count": outcome.count }),
-            )
-            .await;
+        let reacted = ChatEvent::MessageReacted {
+            room_id: message.room_id,
+            message_id: message_id.to_owned(),
+            emoji: emoji.to_owned(),
+            user_id: me.clone(),
+            count: outcome.count,
+        };
+        self.events.emit(members_of(&members), reacted.into()).await;
         Ok(ReactionState { emoji: emoji.to_owned(), count: outcome.count, reacted: outcome.reacted })
     }
 
@@ -469,9 +463,7 @@ impl ChatService {
             .edit_message(message_id, &text, now)
             .await?
             .ok_or_else(|| DomainError::conflict("the message was deleted"))?;
-        self.publisher
-            .publish(members_of(&members), "chat:edited", json!({ "roomId": edited.room_id, "message": edited }))
-            .await;
+        self.events.emit(members_of(&members), ChatEvent::MessageEdited { message: edited.clone() }.into()).await;
         Ok(edited)
     }
 
@@ -485,9 +477,8 @@ impl ChatService {
             return Err(DomainError::forbidden("only the sender deletes a message"));
         }
         if self.store.delete_message(message_id, Timestamp::now()).await? {
-            self.publisher
-                .publish(members_of(&members), "chat:deleted", json!({ "roomId": message.room_id, "messageId": message_id }))
-                .await;
+            let deleted = ChatEvent::MessageDeleted { room_id: message.room_id, message_id: message_id.to_owned() };
+            self.events.emit(members_of(&members), deleted.into()).await;
         }
         Ok(())
     }

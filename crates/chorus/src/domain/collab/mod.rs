@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use self::live_doc::{ApplyError, LiveDoc, decode_update};
 use self::model::{CollabRules, DocRole, DocView, JoinedDoc};
@@ -26,9 +26,11 @@ use self::open_docs::OpenDocs;
 use self::participants::{Participant, Participants};
 use super::content::Actor;
 use super::error::{DomainError, DomainResult};
+use super::events::CollabEvent;
 use super::text::{trimmed_text, valid_id};
 use super::time::Timestamp;
 use crate::ports::collab_store::{CollabStore, LoggedUpdate, NewDoc};
+use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 
 /// Standard base64 as Yjs apps write it; padding optional on input, written on output.
@@ -43,15 +45,24 @@ const APPLY_ATTEMPTS: usize = 3;
 /// The collaboration service.
 pub struct CollabService {
     store: Arc<dyn CollabStore>,
+    /// Joins and leaves of `collab:{docId}` rooms.
     publisher: Arc<dyn EventPublisher>,
+    events: Arc<dyn EventSink>,
     open: OpenDocs,
     participants: Participants,
     rules: CollabRules,
 }
 
 impl CollabService {
-    pub fn new(store: Arc<dyn CollabStore>, publisher: Arc<dyn EventPublisher>, rules: CollabRules) -> Self {
-        Self { open: OpenDocs::new(rules.max_open_docs, rules.idle_after), participants: Participants::default(), store, publisher, rules }
+    pub fn new(store: Arc<dyn CollabStore>, publisher: Arc<dyn EventPublisher>, events: Arc<dyn EventSink>, rules: CollabRules) -> Self {
+        Self {
+            open: OpenDocs::new(rules.max_open_docs, rules.idle_after),
+            participants: Participants::default(),
+            store,
+            publisher,
+            events,
+            rules,
+        }
     }
 
     pub fn rules(&self) -> &CollabRules {
@@ -210,9 +221,8 @@ impl CollabService {
             Some(c) => Audience::RoomExcept(room, c.clone()),
             None => Audience::Room(room),
         };
-        self.publisher
-            .publish(audience, "collab:update", json!({ "docId": doc_id, "update": BASE64.encode(&bytes), "userId": me }))
-            .await;
+        let updated = CollabEvent::Updated { doc_id: doc_id.to_owned(), update: bytes, user_id: me.clone() };
+        self.events.emit(audience, updated.into()).await;
         Ok(())
     }
 
@@ -228,13 +238,8 @@ impl CollabService {
         if size > self.rules.max_awareness_bytes {
             return Err(DomainError::payload_too_large(format!("awareness state must be at most {} bytes", self.rules.max_awareness_bytes)));
         }
-        self.publisher
-            .publish(
-                Audience::RoomExcept(Room::Collab(doc_id.to_owned()), connection.clone()),
-                "collab:awareness",
-                json!({ "docId": doc_id, "userId": participant.user_id, "state": state }),
-            )
-            .await;
+        let shared = CollabEvent::AwarenessShared { doc_id: doc_id.to_owned(), user_id: participant.user_id, state: state.clone() };
+        self.events.emit(Audience::RoomExcept(Room::Collab(doc_id.to_owned()), connection.clone()), shared.into()).await;
         Ok(())
     }
 
@@ -246,15 +251,11 @@ impl CollabService {
         }
     }
 
-    /// `collab:awareness` with `state: null` for a client that left.
+    /// Tells the others in a document that a client left (`collab:awareness` with
+    /// `state: null`).
     async fn publish_gone(&self, doc_id: &str, user_id: &str, connection: &ConnectionId) {
-        self.publisher
-            .publish(
-                Audience::RoomExcept(Room::Collab(doc_id.to_owned()), connection.clone()),
-                "collab:awareness",
-                json!({ "docId": doc_id, "userId": user_id, "state": Value::Null }),
-            )
-            .await;
+        let gone = CollabEvent::AwarenessGone { doc_id: doc_id.to_owned(), user_id: user_id.to_owned() };
+        self.events.emit(Audience::RoomExcept(Room::Collab(doc_id.to_owned()), connection.clone()), gone.into()).await;
     }
 
     /// The caller's role from the store: `not_found` for an unknown document,

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::Shared;
 use super::model::{Battle, BattleStatus, Scores, Stream, StreamStatus, Transaction, TxKind};
 use super::rules::idempotency_key;
 use crate::domain::content::Actor;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::LiveEvent;
 use crate::domain::text::valid_id;
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{BoostOrder, BoostOutcome, NewBattle};
@@ -118,8 +118,8 @@ impl BattleService {
         // The other nodes time the invitation too (any of them may expire it).
         s.board.battle_changed(&battle.id);
         let from = s.users.summary(me).await?;
-        let invite = json!({ "battle": battle, "from": from, "stream": mine });
-        s.publisher.publish(Audience::Room(Room::User(theirs.owner_id.clone())), "battle:invite", invite).await;
+        let invite = LiveEvent::BattleInvited { battle: Box::new(battle.clone()), from, stream: Box::new(mine) };
+        s.events.emit(Audience::Room(Room::User(theirs.owner_id.clone())), invite.into()).await;
         Ok(battle)
     }
 
@@ -140,8 +140,7 @@ impl BattleService {
             return Err(DomainError::conflict("both streams must be live to start the battle"));
         };
         self.schedule(&started);
-        let payload = json!({ "battle": started, "endsAt": started.ends_at });
-        s.publisher.publish(Audience::Rooms(rooms_of_everyone(&started)), "battle:started", payload).await;
+        s.events.emit(Audience::Rooms(rooms_of_everyone(&started)), LiveEvent::BattleStarted { battle: Box::new(started.clone()) }.into()).await;
         s.board.battle_changed(&started.id);
         Ok(started)
     }
@@ -167,8 +166,9 @@ impl BattleService {
             .await?
             .ok_or_else(|| DomainError::conflict("the battle is no longer pending"))?;
         self.shared.board.battle_settled(&closed.id);
-        let event = if status == BattleStatus::Declined { "battle:declined" } else { "battle:cancelled" };
-        self.tell_owners(&closed, event, json!({ "battleId": closed.id, "battle": closed, "by": me })).await;
+        let (battle, by) = (Box::new(closed.clone()), me.clone());
+        let event = if status == BattleStatus::Declined { LiveEvent::BattleDeclined { battle, by } } else { LiveEvent::BattleWithdrawn { battle, by } };
+        self.tell_owners(&closed, event).await;
         Ok(closed)
     }
 
@@ -263,8 +263,8 @@ impl BattleService {
             self.schedule(&battle);
             if battle.status == BattleStatus::Active && s.board.scores_changed(&battle.id, &battle.scores()) {
                 let rooms = battle.stream_ids().iter().map(|id| Room::Stream((*id).to_owned())).collect();
-                let payload = json!({ "battleId": battle.id, "scores": battle.scores() });
-                s.publisher.publish_local(Audience::Rooms(rooms), "battle:update", payload).await;
+                let scored = LiveEvent::BattleScored { battle_id: battle.id.clone(), scores: battle.scores() };
+                s.events.emit(Audience::Rooms(rooms), scored.into()).await;
             }
         }
     }
@@ -315,11 +315,11 @@ impl BattleService {
                 s.board.battle_settled(&closed.id);
                 match status {
                     BattleStatus::Ended => {
-                        let payload = json!({ "battleId": closed.id, "winner": closed.winner(), "scores": closed.scores(), "battle": closed });
-                        s.publisher.publish(Audience::Rooms(rooms_of_everyone(&closed)), "battle:ended", payload).await;
+                        let to = Audience::Rooms(rooms_of_everyone(&closed));
+                        s.events.emit(to, LiveEvent::BattleEnded { battle: Box::new(closed) }.into()).await;
                     }
-                    BattleStatus::Expired => self.tell_owners(&closed, "battle:expired", json!({ "battleId": closed.id, "battle": closed })).await,
-                    _ => self.tell_owners(&closed, "battle:cancelled", json!({ "battleId": closed.id, "battle": closed })).await,
+                    BattleStatus::Expired => self.tell_owners(&closed, LiveEvent::BattleExpired { battle: Box::new(closed.clone()) }).await,
+                    _ => self.tell_owners(&closed, LiveEvent::BattleCancelled { battle: Box::new(closed.clone()) }).await,
                 }
             }
             // Already settled elsewhere (another node, a concurrent answer).
@@ -341,7 +341,8 @@ impl BattleService {
         Ok(())
     }
 
-    async fn tell_owners(&self, battle: &Battle, event: &str, payload: Value) {
-        self.shared.publisher.publish(Audience::Rooms(rooms_of_owners(battle)), event, payload).await;
+    /// Tells the two streamers (not their viewers) of `event`.
+    async fn tell_owners(&self, battle: &Battle, event: LiveEvent) {
+        self.shared.events.emit(Audience::Rooms(rooms_of_owners(battle)), event.into()).await;
     }
 }

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::model::{CatalogItem, Transaction, TxKind};
 use super::rules::idempotency_key;
@@ -14,11 +13,12 @@ use super::throne::{announce_og, announce_throne, og_change};
 use super::{Shared, ended};
 use crate::domain::content::Actor;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::LiveEvent;
 use crate::domain::model::UserSummary;
 use crate::domain::notifications::notify_in_background;
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{GiftApplied, GiftOrder, GiftOutcome};
-use crate::ports::notify::{NotificationDraft, NotificationKind, Subject};
+use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Subject};
 
 /// Ack of `gift:send`.
 #[derive(Debug, Clone, Serialize)]
@@ -99,19 +99,15 @@ impl GiftService {
         let stream = &applied.stream;
         let sender = s.users.summary(sender_id).await.unwrap_or_else(|_| UserSummary::unknown(sender_id));
         s.board.track(stream);
-        s.to_stream(
-            &stream.id,
-            "gift:sent",
-            json!({
-                "streamId": stream.id,
-                "sender": sender,
-                "gift": gift,
-                "count": count,
-                "coins": applied.transaction.amount,
-                "transactionId": applied.transaction.id,
-            }),
-        )
-        .await;
+        let sent = LiveEvent::GiftSent {
+            stream_id: stream.id.clone(),
+            sender: sender.clone(),
+            gift: gift.clone(),
+            count,
+            coins: applied.transaction.amount,
+            transaction_id: applied.transaction.id.clone(),
+        };
+        s.to_stream(&stream.id, sent).await;
         if let Some(previous) = applied.throne_taken_from.clone() {
             announce_throne(s, stream, &sender, previous).await;
         }
@@ -130,7 +126,7 @@ impl GiftService {
                 actor: Some(sender.id.clone()),
                 subject: Some(Subject { kind: "stream".into(), id: stream.id.clone() }),
                 text: format!("sent you {noun}"),
-                data: json!({ "streamId": stream.id, "giftId": gift.id, "count": count, "coins": applied.transaction.amount }),
+                data: NotificationData::Gift { stream_id: stream.id.clone(), gift_id: gift.id.clone(), count, coins: applied.transaction.amount },
                 group_key: Some(format!("gift:{}", stream.id)),
             },
         );

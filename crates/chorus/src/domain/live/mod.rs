@@ -32,23 +32,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use self::battles::BattleService;
 use self::board::LiveBoard;
 use self::catalog::GiftCatalog;
 use self::gifts::GiftService;
-use self::model::{Stream, StreamStatus};
+use self::model::{CatalogItem, Stream, StreamStatus};
 use self::rules::LiveRules;
 use self::sanctions::SanctionService;
 use self::stream_chat::StreamChat;
 use self::streams::StreamService;
 use self::wallet::WalletService;
 use super::error::{DomainError, DomainResult};
+use super::events::LiveEvent;
 use super::moderation::Moderation;
 use super::text::valid_id;
 use super::users::UserDirectory;
 use crate::ports::cluster::ViewerRegistry;
+use crate::ports::events::EventSink;
 use crate::ports::live_store::{BattleStore, StreamStore, WalletStore};
 use crate::ports::notify::Notifier;
 use crate::ports::publisher::{Audience, EventPublisher, Room};
@@ -70,7 +72,10 @@ pub struct LivePorts {
     pub users: Arc<UserDirectory>,
     /// Distinct viewers per room key (shared with content rooms; see `board::viewer_key`).
     pub viewers: Arc<dyn ViewerRegistry>,
+    /// Joins and leaves of stream rooms.
     pub publisher: Arc<dyn EventPublisher>,
+    /// Where what happened is told.
+    pub events: Arc<dyn EventSink>,
     pub notifier: Arc<dyn Notifier>,
     pub moderation: Arc<Moderation>,
 }
@@ -83,6 +88,7 @@ pub struct Shared {
     pub(crate) users: Arc<UserDirectory>,
     pub(crate) viewers: Arc<dyn ViewerRegistry>,
     pub(crate) publisher: Arc<dyn EventPublisher>,
+    pub(crate) events: Arc<dyn EventSink>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) moderation: Arc<Moderation>,
     pub(crate) catalog: GiftCatalog,
@@ -106,19 +112,22 @@ impl Shared {
         Ok(stream)
     }
 
-    pub(crate) async fn to_stream(&self, stream_id: &str, event: &str, payload: Value) {
-        self.publisher.publish(Audience::Room(Room::Stream(stream_id.to_owned())), event, payload).await;
-    }
-
-    /// To this node's connections in the stream room (a snapshot every node sends).
-    pub(crate) async fn to_stream_here(&self, stream_id: &str, event: &str, payload: Value) {
-        self.publisher.publish_local(Audience::Room(Room::Stream(stream_id.to_owned())), event, payload).await;
+    /// Tells the stream room of `event` (a snapshot reaches this node's connections
+    /// there, which every node sends; anything else, the room on every node).
+    pub(crate) async fn to_stream(&self, stream_id: &str, event: LiveEvent) {
+        self.events.emit(Audience::Room(Room::Stream(stream_id.to_owned())), event.into()).await;
     }
 }
 
 /// The error for anything done to an ended stream.
 pub(crate) fn ended() -> DomainError {
     DomainError::conflict("the stream has ended")
+}
+
+/// The gift catalog as clients get it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GiftList<'a> {
+    pub gifts: &'a [CatalogItem],
 }
 
 /// Live streaming: the services, and the tick that publishes what coalesces.
@@ -151,6 +160,7 @@ impl Live {
             users: ports.users,
             viewers: ports.viewers,
             publisher: ports.publisher,
+            events: ports.events,
             notifier: ports.notifier,
             moderation: ports.moderation,
             catalog,
@@ -172,9 +182,9 @@ impl Live {
         }
     }
 
-    /// The gift catalog (`GET /api/gifts`, `gifts` of the `stream:join` ack).
-    pub fn catalog(&self) -> Value {
-        json!({ "gifts": self.shared.catalog.items() })
+    /// The gift catalog (`GET /api/gifts`, the `gift:catalog` ack).
+    pub fn gift_list(&self) -> GiftList<'_> {
+        GiftList { gifts: self.shared.catalog.items() }
     }
 
     /// One tick: viewer counts, battle scores and (each metrics period) metrics of
@@ -195,12 +205,12 @@ impl Live {
         }
         let updates = s.board.take_updates(s.viewers.as_ref(), metrics_due).await;
         for (stream_id, n) in updates.viewers {
-            s.to_stream_here(&stream_id, "stream:viewers", json!({ "streamId": stream_id, "viewerCount": n })).await;
+            s.to_stream(&stream_id, LiveEvent::ViewersCounted { stream_id: stream_id.clone(), viewer_count: n }).await;
         }
         self.battles.publish_scores(updates.battles).await;
         for m in updates.metrics {
             let stream_id = m.stream_id.clone();
-            s.to_stream_here(&stream_id, "metrics:update", json!(m)).await;
+            s.to_stream(&stream_id, LiveEvent::MetricsCounted { metrics: m }).await;
         }
         for (stream_id, peak) in updates.peaks {
             if let Err(e) = s.streams.raise_peak(&stream_id, peak).await {

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::Shared;
 use super::streams::drop_connection;
 use crate::domain::content::Actor;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::LiveEvent;
 use crate::domain::text::{short_label, valid_id};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{NewSanction, SanctionKind};
@@ -139,8 +139,8 @@ impl SanctionService {
             s.board.banned(&stream.id, user_id);
         }
         if changed {
-            let notice = json!({ "streamId": stream.id, "action": action, "until": until, "reason": reason });
-            s.publisher.publish(Audience::Room(Room::User(user_id.to_owned())), "stream:moderated", notice).await;
+            let notice = LiveEvent::Moderated { stream_id: stream.id.clone(), action, until, reason };
+            s.events.emit(Audience::Room(Room::User(user_id.to_owned())), notice.into()).await;
         }
         Ok(SanctionApplied { stream_id: stream.id, user_id: user_id.to_owned(), action, until, changed })
     }

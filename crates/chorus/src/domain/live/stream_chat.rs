@@ -11,12 +11,13 @@ use std::sync::Arc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use serde::Serialize;
-use serde_json::json;
 
 use super::model::{Stream, StreamMessage};
 use super::{Shared, ended};
 use crate::domain::content::Actor;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::events::LiveEvent;
+use crate::domain::events::live::StrikeWarning;
 use crate::domain::moderation::{Severity, Surface, Verdict};
 use crate::domain::text::{trimmed_text, valid_id};
 use crate::domain::time::Timestamp;
@@ -90,7 +91,7 @@ impl StreamChat {
             return Err(ended());
         }
         let message = StreamMessage { id, stream_id: stream.id.clone(), user, text, created_at: now };
-        s.to_stream(&stream.id, "stream:chat", json!({ "streamId": stream.id, "message": message })).await;
+        s.to_stream(&stream.id, LiveEvent::ChatMessagePosted { message: message.clone() }).await;
         s.board.chatted(&stream.id);
         Ok(ChatPosted { message })
     }
@@ -106,7 +107,7 @@ impl StreamChat {
         if !s.streams.delete_message(&stream.id, message_id, &actor.identity.user_id, Timestamp::now()).await? {
             return Err(DomainError::not_found("unknown message"));
         }
-        s.to_stream(&stream.id, "stream:chat_deleted", json!({ "streamId": stream.id, "messageId": message_id })).await;
+        s.to_stream(&stream.id, LiveEvent::ChatMessageDeleted { stream_id: stream.id.clone(), message_id: message_id.to_owned() }).await;
         Ok(())
     }
 
@@ -138,8 +139,8 @@ impl StreamChat {
         }
     }
 
-    /// Records a strike (durably), warns the author (`moderation:warning` and, for
-    /// clients of the seed platform, `ai:warning`), and returns the `blocked` error.
+    /// Records a strike (durably), warns the author (twice: once more for clients of
+    /// the seed platform), and returns the `blocked` error.
     async fn strike(&self, stream: &Stream, user_id: &str, reason: String, severity: Severity, now: Timestamp) -> DomainError {
         let s = &self.shared;
         let rules = &s.rules;
@@ -161,17 +162,17 @@ impl StreamChat {
             Ok(o) => o,
             Err(e) => return e.into(),
         };
-        let warning = json!({
-            "streamId": stream.id,
-            "reason": reason,
-            "severity": severity,
-            "strikes": outcome.strikes,
-            "strikeLimit": rules.strike_limit,
-            "mutedUntil": outcome.muted_until,
-        });
+        let warning = StrikeWarning {
+            stream_id: stream.id.clone(),
+            reason: reason.clone(),
+            severity,
+            strikes: outcome.strikes,
+            strike_limit: rules.strike_limit,
+            muted_until: outcome.muted_until,
+        };
         let to = Audience::Room(Room::User(user_id.to_owned()));
-        s.publisher.publish(to.clone(), "moderation:warning", warning.clone()).await;
-        s.publisher.publish(to, "ai:warning", warning).await;
+        s.events.emit(to.clone(), LiveEvent::StrikeWarned { warning: warning.clone() }.into()).await;
+        s.events.emit(to, LiveEvent::StrikeWarnedForSeedClients { warning }.into()).await;
         DomainError::new(ErrorCode::Blocked, format!("message blocked: {reason}"))
     }
 }

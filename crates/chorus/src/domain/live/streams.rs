@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::battles::BattleService;
 use super::board::viewer_key;
@@ -13,6 +12,7 @@ use super::throne::{OgStanding, throne_of};
 use super::{Shared, ended};
 use crate::domain::content::Actor;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::LiveEvent;
 use crate::domain::text::{trimmed_text, valid_id};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::NewStream;
@@ -128,11 +128,11 @@ impl StreamService {
         }
         let now = Timestamp::now();
         let updated = s.streams.set_status(&stream.id, target, now).await?.ok_or_else(ended)?;
-        s.to_stream(&updated.id, "stream:status", json!({ "streamId": updated.id, "status": target, "timestamp": now })).await;
+        s.to_stream(&updated.id, LiveEvent::StatusChanged { stream_id: updated.id.clone(), status: target, at: now }).await;
         if target == StreamStatus::Ended {
             self.battles.stream_ended(&updated).await;
             let last = s.board.finish(&updated, s.viewers.as_ref()).await;
-            s.to_stream(&updated.id, "metrics:update", json!(last)).await;
+            s.to_stream(&updated.id, LiveEvent::FinalMetrics { metrics: last }).await;
         } else {
             s.board.track(&updated);
         }
@@ -149,7 +149,7 @@ impl StreamService {
             return Err(DomainError::forbidden("only the owner or a moderator sets slow mode"));
         }
         let updated = s.streams.set_slow_mode(&stream.id, seconds).await?.ok_or_else(ended)?;
-        s.to_stream(&updated.id, "stream:slow_mode", json!({ "streamId": updated.id, "seconds": seconds })).await;
+        s.to_stream(&updated.id, LiveEvent::SlowModeSet { stream_id: updated.id.clone(), seconds }).await;
         Ok(updated)
     }
 

@@ -3,12 +3,12 @@
 //! that announce a change of either.
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::Shared;
 use super::model::{Stream, Throne};
 use super::rules::OgTiers;
 use crate::domain::error::DomainResult;
+use crate::domain::events::LiveEvent;
 use crate::domain::model::UserSummary;
 use crate::ports::publisher::{Audience, Room};
 
@@ -44,34 +44,32 @@ pub(crate) async fn throne_of(shared: &Shared, stream: &Stream) -> DomainResult<
     }
 }
 
-/// `throne:claimed {streamId, user, coins, previous}` to the stream room.
+/// Tells the stream room that `holder` took its throne from `previous` (if anyone).
 pub(crate) async fn announce_throne(shared: &Shared, stream: &Stream, holder: &UserSummary, previous: Option<(String, i64)>) {
     let coins = stream.throne.as_ref().map_or(0, |(_, c)| *c);
     let previous = match previous {
         Some((user_id, coins)) => {
             let user = shared.users.summary(&user_id).await.unwrap_or_else(|_| UserSummary::unknown(&user_id));
-            json!({ "user": user, "coins": coins })
+            Some(Throne { user, coins })
         }
-        None => serde_json::Value::Null,
+        None => None,
     };
-    shared
-        .to_stream(&stream.id, "throne:claimed", json!({ "streamId": stream.id, "user": holder, "coins": coins, "previous": previous }))
-        .await;
+    let claimed = LiveEvent::ThroneClaimed { stream_id: stream.id.clone(), holder: holder.clone(), coins, previous };
+    shared.to_stream(&stream.id, claimed).await;
 }
 
-/// `og:changed {creatorId, tier, previousTier}` to the viewer and the stream room
-/// (with `userId` and `user`, so the room knows whose tier it is).
+/// Tells the viewer and the stream room (which needs to know whose tier it is) that
+/// the viewer's OG tier with the stream's owner changed.
 pub(crate) async fn announce_og(shared: &Shared, stream: &Stream, viewer: &UserSummary, previous: Option<String>, tier: String) {
-    let payload = json!({
-        "creatorId": stream.owner_id,
-        "streamId": stream.id,
-        "userId": viewer.id,
-        "user": viewer,
-        "tier": tier,
-        "previousTier": previous,
-    });
+    let changed = LiveEvent::OgChanged {
+        creator_id: stream.owner_id.clone(),
+        stream_id: stream.id.clone(),
+        viewer: viewer.clone(),
+        tier,
+        previous_tier: previous,
+    };
     let to = Audience::Rooms(vec![Room::User(viewer.id.clone()), Room::Stream(stream.id.clone())]);
-    shared.publisher.publish(to, "og:changed", payload).await;
+    shared.events.emit(to, changed.into()).await;
 }
 
 #[cfg(test)]

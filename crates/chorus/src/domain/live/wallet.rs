@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::Shared;
 use super::model::{Transaction, TxKind, WalletState};
 use super::rules::idempotency_key;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::events::LiveEvent;
 use crate::domain::text::valid_id;
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{CreditOrder, CreditOutcome};
@@ -61,10 +61,8 @@ impl WalletService {
         };
         match self.shared.wallets.credit(&order).await? {
             CreditOutcome::Applied(tx) => {
-                self.shared
-                    .publisher
-                    .publish(Audience::Room(Room::User(user_id.to_owned())), "wallet:updated", json!({ "balance": tx.balance_after }))
-                    .await;
+                let updated = LiveEvent::WalletUpdated { balance: tx.balance_after };
+                self.shared.events.emit(Audience::Room(Room::User(user_id.to_owned())), updated.into()).await;
                 Ok(Credited { balance: tx.balance_after, transaction: tx, replayed: false })
             }
             CreditOutcome::Replay(tx) if tx.kind == TxKind::Credit && tx.amount == amount => {

@@ -74,7 +74,7 @@ async fn send_gift(State(app): State<App>, user: AuthUser, Path(id): Path<String
 }
 
 async fn catalog(State(app): State<App>) -> ApiResult<Value> {
-    Ok(ok(app.streams.catalog()))
+    Ok(ok(json!(app.streams.gift_list())))
 }
 
 async fn wallet(State(app): State<App>, user: AuthUser) -> ApiResult<Value> {
@@ -108,7 +108,7 @@ struct ModerationBody {
 async fn moderate(State(app): State<App>, _: ServerCaller, Path(action): Path<String>, Body(b): Body<ModerationBody>) -> ApiResult<Value> {
     let scope = b.scope.as_deref().unwrap_or("global");
     if scope == "global" {
-        return Ok(ok(app.sanctions.apply(&action, &b.user_id, b.duration_sec, b.reason.as_deref()).await?));
+        return Ok(ok(json!(app.sanctions.apply(&action, &b.user_id, b.duration_sec, b.reason.as_deref()).await?)));
     }
     let stream_id = scope
         .strip_prefix("stream:")

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use super::envelope::{ApiError, ApiResult, ok};
 use super::extract::{Body, ServerCaller};
 use crate::domain::error::DomainError;
+use crate::domain::notifications::Announcement;
+use crate::domain::sanctions::TokensRevoked;
 use crate::domain::text::valid_id;
 use crate::ports::publisher::{Audience, Room};
 use crate::ports::store::ProfileUpdate;
@@ -90,7 +92,7 @@ struct NotificationBody {
 }
 
 async fn send_notification(State(app): State<App>, _: ServerCaller, Body(b): Body<NotificationBody>) -> ApiResult<Value> {
-    use crate::ports::notify::{NotificationDraft, Notifier};
+    use crate::ports::notify::{NotificationData, NotificationDraft, Notifier};
     let recipient = valid_id("userId", &b.user_id)?.to_owned();
     let kind = crate::domain::notifications::parse_kind(&b.kind)
         .ok_or_else(|| ApiError(DomainError::bad_request("type must be a notification type of PROTOCOL.md §8")))?;
@@ -99,7 +101,7 @@ async fn send_notification(State(app): State<App>, _: ServerCaller, Body(b): Bod
         return Err(ApiError(DomainError::bad_request("data must be at most 16 KB of JSON")));
     }
     app.notifications
-        .notify(NotificationDraft { recipient, kind, actor: None, subject: None, text, data: b.data, group_key: None })
+        .notify(NotificationDraft { recipient, kind, actor: None, subject: None, text, data: NotificationData::Custom(b.data), group_key: None })
         .await?;
     Ok(ok(json!({ "stored": true })))
 }
@@ -115,7 +117,7 @@ fn default_level() -> String {
     "info".into()
 }
 
-async fn announce(State(app): State<App>, _: ServerCaller, Body(b): Body<AnnouncementBody>) -> ApiResult<Value> {
+async fn announce(State(app): State<App>, _: ServerCaller, Body(b): Body<AnnouncementBody>) -> ApiResult<Announcement> {
     Ok(ok(app.notifications.announce(&b.message, &b.level).await?))
 }
 
@@ -174,7 +176,7 @@ struct RevokeBody {
     reason: Option<String>,
 }
 
-async fn revoke_tokens(State(app): State<App>, _: ServerCaller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Value> {
+async fn revoke_tokens(State(app): State<App>, _: ServerCaller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<TokensRevoked> {
     let b: RevokeBody = if body.iter().all(u8::is_ascii_whitespace) {
         RevokeBody::default()
     } else {

@@ -33,7 +33,7 @@ pub async fn execute(app: &App, actor: &Actor, command: LiveCommand) -> DomainRe
             ack_data(Ok(applied))
         }
         LiveCommand::SendGift(p) => ack_data(live.gifts.send(actor, &p.stream_id, &p.gift_id, p.count, &p.client_tx_id).await),
-        LiveCommand::GiftCatalog(_) => Ok(live.catalog()),
+        LiveCommand::GiftCatalog(_) => ack_data(Ok(live.gift_list())),
         LiveCommand::WalletBalance(_) => Ok(json!(live.wallet.balance(&actor.identity.user_id).await?)),
         LiveCommand::StartBattle(p) => {
             live.battles.start(actor, &p.stream_id, &p.opponent_stream_id, p.duration_sec).await.map(|b| json!({ "battle": b }))
