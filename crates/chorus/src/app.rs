@@ -205,10 +205,10 @@ impl Application {
             chat,
             collab,
             calls,
-            streams,
+            live_streams: streams,
             moderation,
             rankings,
-            live,
+            content_counts: live,
             sessions,
             sanctions: Arc::new(
                 crate::domain::sanctions::AccountSanctions::load(Arc::new(store.clone()), publisher.clone())

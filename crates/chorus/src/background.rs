@@ -23,14 +23,14 @@ pub async fn run_ticks(app: App, stop: CancellationToken) {
             () = stop.cancelled() => break,
         }
         exchange_marks(&app).await;
-        app.live.flush().await;
+        app.content_counts.flush().await;
         app.rankings.flush().await;
         app.content.expire_typing().await;
         app.chat.expire_typing().await;
         app.presence.expire_grace().await;
         app.location.expire().await;
         app.calls.expire_ringing().await;
-        app.streams.tick().await;
+        app.live_streams.tick().await;
         disconnect_expired(&app).await;
         // Once a minute or so: rate-limit buckets that filled up again are forgotten.
         if ticks.is_multiple_of((60_000 / app.settings.tick_ms.max(1)).max(1)) {
@@ -43,18 +43,18 @@ pub async fn run_ticks(app: App, stop: CancellationToken) {
 /// takes in theirs. On a single node the local marks are already pending: dropped here.
 async fn exchange_marks(app: &App) {
     let mut mine = DirtyMarks::default();
-    app.live.share_into(&mut mine);
+    app.content_counts.share_into(&mut mine);
     app.rankings.share_into(&mut mine);
-    app.streams.share_into(&mut mine);
+    app.live_streams.share_into(&mut mine);
     let Some(bus) = &app.dirty else { return };
     bus.send(&mine).await;
     let theirs = bus.take_received();
     if theirs.is_empty() {
         return;
     }
-    app.live.absorb(&theirs);
+    app.content_counts.absorb(&theirs);
     app.rankings.absorb(&theirs);
-    app.streams.absorb(&theirs).await;
+    app.live_streams.absorb(&theirs).await;
 }
 
 async fn disconnect_expired(app: &App) {

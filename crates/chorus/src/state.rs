@@ -34,11 +34,12 @@ pub struct AppState {
     pub collab: Arc<CollabService>,
     pub calls: Arc<CallService>,
     /// Live streams: streams, stream chat, wallets, gifts, battles (PROTOCOL.md §9).
-    pub streams: Arc<crate::domain::live::Live>,
+    pub live_streams: Arc<crate::domain::live::Live>,
     /// The moderation pipeline, for every surface that shows user text.
     pub moderation: Arc<crate::domain::moderation::Moderation>,
     pub rankings: Arc<Rankings>,
-    pub live: Arc<LiveCounts>,
+    /// Coalesced content counters and viewer numbers (`content:counts`, `content:viewers`).
+    pub content_counts: Arc<LiveCounts>,
     pub sessions: Arc<dyn SessionRegistry>,
     pub limits: Arc<dyn RateLimiter>,
     pub sanctions: Arc<crate::domain::sanctions::AccountSanctions>,

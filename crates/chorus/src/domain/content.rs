@@ -11,6 +11,7 @@ use super::error::{DomainError, DomainResult};
 use super::events::ContentEvent;
 use super::live_counts::LiveCounts;
 use super::model::{
+    Actor,
     Comment, CommentPage, CommentPaging, ContentItem, Counts, Identity, ProgressReport, RankingScope,
 };
 use super::rankings::Rankings;
@@ -51,13 +52,6 @@ impl Default for ContentRules {
             max_rooms_per_connection: 200,
         }
     }
-}
-
-/// Who performs an action, and over which connection (none for REST).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub identity: Arc<Identity>,
-    pub connection: Option<ConnectionId>,
 }
 
 /// Ack of `content:join`.
@@ -179,7 +173,7 @@ pub struct ContentService {
     viewers: Arc<dyn ViewerRegistry>,
     publisher: Arc<dyn EventPublisher>,
     events: Arc<dyn EventSink>,
-    live: Arc<LiveCounts>,
+    counts: Arc<LiveCounts>,
     rankings: Arc<Rankings>,
     typing: Arc<TypingTracker>,
     notifier: Arc<dyn Notifier>,
@@ -195,14 +189,14 @@ impl ContentService {
         viewers: Arc<dyn ViewerRegistry>,
         publisher: Arc<dyn EventPublisher>,
         events: Arc<dyn EventSink>,
-        live: Arc<LiveCounts>,
+        counts: Arc<LiveCounts>,
         rankings: Arc<Rankings>,
         typing: Arc<TypingTracker>,
         notifier: Arc<dyn Notifier>,
         moderation: Arc<Moderation>,
         rules: ContentRules,
     ) -> Self {
-        Self { store, users, viewers, publisher, events, live, rankings, typing, notifier, moderation, rules }
+        Self { store, users, viewers, publisher, events, counts, rankings, typing, notifier, moderation, rules }
     }
 
     pub fn rules(&self) -> &ContentRules {
@@ -284,7 +278,7 @@ impl ContentService {
         let liked_by_me = self.store.is_liked(content_id, &actor.identity.user_id).await?;
         self.publisher.join(connection, Room::Content(content_id.to_owned()));
         let viewer_count = self.viewers.add_viewer(content_id, &actor.identity.user_id, connection).await;
-        self.live.viewers_changed(content_id);
+        self.counts.viewers_changed(content_id);
         Ok(Joined { content_id: item.id, content_type: item.content_type, counts, viewer_count, liked_by_me })
     }
 
@@ -294,7 +288,7 @@ impl ContentService {
         let connection = actor.connection.as_ref().ok_or_else(|| DomainError::bad_request("leave needs a socket"))?;
         self.publisher.leave(connection, Room::Content(content_id.to_owned()));
         if self.viewers.remove_viewer(content_id, connection).await.is_some() {
-            self.live.viewers_changed(content_id);
+            self.counts.viewers_changed(content_id);
         }
         self.stop_typing(actor, content_id).await;
         Ok(())
@@ -306,7 +300,7 @@ impl ContentService {
             // The registry also counts stream viewers under "stream {id}" (a space never
             // occurs in a content id); those are the live service's to announce.
             if !room_key.contains(' ') {
-                self.live.viewers_changed(&room_key);
+                self.counts.viewers_changed(&room_key);
             }
         }
         for t in self.typing.drop_connection(connection) {
@@ -332,7 +326,7 @@ impl ContentService {
                 at: now,
             };
             self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked.into()).await;
-            self.live.counts_changed(content_id);
+            self.counts.counts_changed(content_id);
             self.rankings.mark_changed(ranking_scopes(&item));
             if let (true, Some(owner)) = (outcome.is_liked, &item.owner_id) {
                 notify_in_background(
@@ -381,7 +375,7 @@ impl ContentService {
             .await?;
         let created = ContentEvent::CommentCreated { comment: comment.clone(), comments_count: counts.comments, at: now };
         self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created.into()).await;
-        self.live.counts_changed(content_id);
+        self.counts.counts_changed(content_id);
         self.stop_typing(actor, content_id).await;
         self.notify_comment(actor, &item, &comment, parent_author).await;
         Ok(CommentPosted { comment, comments_count: counts.comments })
@@ -436,7 +430,7 @@ impl ContentService {
         let window_start = now.plus_millis(-(self.rules.view_window.as_millis() as i64));
         let outcome = self.store.record_view(content_id, viewer_key, now, window_start).await?;
         if outcome.counted {
-            self.live.view_counted(content_id);
+            self.counts.view_counted(content_id);
         }
         Ok(ViewRecorded { views_count: outcome.counts.views, counted: outcome.counted })
     }
@@ -455,7 +449,7 @@ impl ContentService {
             at: now,
         };
         self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), shared.into()).await;
-        self.live.counts_changed(content_id);
+        self.counts.counts_changed(content_id);
         Ok(ShareRecorded { shares_count: counts.shares })
     }
 
@@ -567,7 +561,7 @@ impl ContentService {
             comments_count: counts.comments,
         };
         self.events.emit(Audience::Room(Room::Content(comment.content_id.clone())), deleted.into()).await;
-        self.live.counts_changed(&comment.content_id);
+        self.counts.counts_changed(&comment.content_id);
         Ok(())
     }
 

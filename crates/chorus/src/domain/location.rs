@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::chat::model::Location;
 use super::chat::rules::valid_location;
-use super::content::Actor;
+use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::SocialEvent;
 use super::text::valid_id;

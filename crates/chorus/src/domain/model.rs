@@ -1,6 +1,7 @@
 //! The nouns of the content domain and their wire shapes (PROTOCOL.md §2, §4).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -40,6 +41,17 @@ impl Identity {
     pub fn is_moderator(&self) -> bool {
         self.roles.iter().any(|r| matches!(r, Role::Admin | Role::Moderator))
     }
+}
+
+/// An opaque id of one client connection (the Socket.IO socket id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionId(pub String);
+
+/// Who performs an action, and over which connection (none for REST).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub identity: Arc<Identity>,
+    pub connection: Option<ConnectionId>,
 }
 
 /// A user's public profile: `{id, username, avatar, verified}`.

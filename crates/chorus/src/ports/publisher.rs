@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-/// An opaque id of one client connection (the Socket.IO socket id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ConnectionId(pub String);
+pub use crate::domain::model::ConnectionId;
 
 /// The rooms of PROTOCOL.md §3, plus the ranking rooms Chorus adds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use self::model::{CallEffect, CallRules, Media};
 use self::registry::CallRegistry;
-use super::content::Actor;
+use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::CallEvent;
 use super::notifications::notify_in_background;

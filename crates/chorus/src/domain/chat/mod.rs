@@ -22,7 +22,8 @@ use self::model::{
     ChatMessage, ChatRoom, JoinedRoom, MessageKind, MessagePage, ReadState, RoomCreated, RoomKind, RoomRequest, SendInput, Sent,
 };
 use self::rules::{ChatRules, direct_key, message_body, named_members, page_size, within_edit_window};
-use super::content::{Actor, ReactionState};
+use super::content::ReactionState;
+use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::ChatEvent;
 use super::model::UserSummary;

@@ -24,7 +24,7 @@ use self::live_doc::{ApplyError, LiveDoc, decode_update};
 use self::model::{CollabRules, DocRole, DocView, JoinedDoc};
 use self::open_docs::OpenDocs;
 use self::participants::{Participant, Participants};
-use super::content::Actor;
+use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::CollabEvent;
 use super::text::{trimmed_text, valid_id};

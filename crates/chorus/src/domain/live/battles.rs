@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::Shared;
 use super::model::{Battle, BattleStatus, Scores, Stream, StreamStatus, Transaction, TxKind};
 use super::rules::idempotency_key;
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::text::valid_id;

@@ -11,7 +11,7 @@ use super::model::{CatalogItem, Transaction, TxKind};
 use super::rules::idempotency_key;
 use super::throne::{announce_og, announce_throne, og_change};
 use super::{Shared, ended};
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::model::UserSummary;

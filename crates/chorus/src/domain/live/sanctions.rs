@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Shared;
 use super::streams::drop_connection;
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::text::{short_label, valid_id};

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::model::{Stream, StreamMessage};
 use super::{Shared, ended};
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::events::LiveEvent;
 use crate::domain::events::live::StrikeWarning;

@@ -10,7 +10,7 @@ use super::board::viewer_key;
 use super::model::{Battle, CatalogItem, Stream, StreamStatus, Throne};
 use super::throne::{OgStanding, throne_of};
 use super::{Shared, ended};
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::text::{trimmed_text, valid_id};

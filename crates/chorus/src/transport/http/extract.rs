@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::envelope::ApiError;
 use crate::auth::secret::keys_match;
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::DomainError;
 use crate::domain::model::Identity;
 use crate::ports::limits::LimitClass;

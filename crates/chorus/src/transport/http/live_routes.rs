@@ -35,7 +35,7 @@ struct NewStream {
 }
 
 async fn create_stream(State(app): State<App>, user: AuthUser, Body(b): Body<NewStream>) -> ApiResult<Value> {
-    Ok(created(json!(app.streams.streams.create(&user.actor(), &b.title).await?)))
+    Ok(created(json!(app.live_streams.streams.create(&user.actor(), &b.title).await?)))
 }
 
 async fn list_streams(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Value> {
@@ -43,11 +43,11 @@ async fn list_streams(State(app): State<App>, Query(q): Query<HashMap<String, St
         .get("limit")
         .map(|v| v.parse::<i64>().map_err(|_| ApiError(DomainError::bad_request("limit must be an integer"))))
         .transpose()?;
-    Ok(ok(json!({ "streams": app.streams.streams.list_live(limit).await? })))
+    Ok(ok(json!({ "streams": app.live_streams.streams.list_live(limit).await? })))
 }
 
 async fn show_stream(State(app): State<App>, Path(id): Path<String>) -> ApiResult<Value> {
-    Ok(ok(json!(app.streams.streams.get(&id).await?)))
+    Ok(ok(json!(app.live_streams.streams.get(&id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +56,7 @@ struct StatusBody {
 }
 
 async fn set_status(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Body(b): Body<StatusBody>) -> ApiResult<Value> {
-    let stream = app.streams.streams.set_status(&user.actor(), &id, &b.status).await?;
+    let stream = app.live_streams.streams.set_status(&user.actor(), &id, &b.status).await?;
     Ok(ok(json!({ "stream": stream })))
 }
 
@@ -69,16 +69,16 @@ struct GiftBody {
 }
 
 async fn send_gift(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Body(b): Body<GiftBody>) -> ApiResult<Value> {
-    let sent = app.streams.gifts.send(&user.actor(), &id, &b.gift_id, b.count, &b.client_tx_id).await?;
+    let sent = app.live_streams.gifts.send(&user.actor(), &id, &b.gift_id, b.count, &b.client_tx_id).await?;
     Ok(ok(json!(sent)))
 }
 
 async fn catalog(State(app): State<App>) -> ApiResult<Value> {
-    Ok(ok(json!(app.streams.gift_list())))
+    Ok(ok(json!(app.live_streams.gift_list())))
 }
 
 async fn wallet(State(app): State<App>, user: AuthUser) -> ApiResult<Value> {
-    Ok(ok(json!(app.streams.wallet.balance(&user.0.user_id).await?)))
+    Ok(ok(json!(app.live_streams.wallet.balance(&user.0.user_id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -88,11 +88,11 @@ struct CreditBody {
 }
 
 async fn credit(State(app): State<App>, _: ServerCaller, Path(user_id): Path<String>, Body(b): Body<CreditBody>) -> ApiResult<Value> {
-    Ok(ok(json!(app.streams.wallet.credit(&user_id, b.amount, &b.reference).await?)))
+    Ok(ok(json!(app.live_streams.wallet.credit(&user_id, b.amount, &b.reference).await?)))
 }
 
 async fn server_wallet(State(app): State<App>, _: ServerCaller, Path(user_id): Path<String>) -> ApiResult<Value> {
-    Ok(ok(json!(app.streams.wallet.balance(&user_id).await?)))
+    Ok(ok(json!(app.live_streams.wallet.balance(&user_id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -114,7 +114,7 @@ async fn moderate(State(app): State<App>, _: ServerCaller, Path(action): Path<St
         .strip_prefix("stream:")
         .ok_or_else(|| ApiError(DomainError::bad_request("scope must be global or stream:{streamId}")))?;
     let applied = app
-        .streams
+        .live_streams
         .sanctions
         .apply(Moderator::Backend, stream_id, &b.user_id, &action, b.duration_sec, b.reason.as_deref())
         .await?;

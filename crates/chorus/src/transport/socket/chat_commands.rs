@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::ack::ack_data;
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::DomainResult;
 use crate::state::App;
 use crate::transport::commands::chat::ChatCommand;

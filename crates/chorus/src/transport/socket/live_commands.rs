@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::ack::ack_data;
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::DomainResult;
 use crate::domain::live::sanctions::Moderator;
 use crate::state::App;
@@ -12,7 +12,7 @@ use crate::transport::commands::live::LiveCommand;
 
 /// Calls the service behind `command`.
 pub async fn execute(app: &App, actor: &Actor, command: LiveCommand) -> DomainResult<Value> {
-    let live = &app.streams;
+    let live = &app.live_streams;
     match command {
         LiveCommand::Join(p) => ack_data(live.streams.join(actor, &p.stream_id).await),
         LiveCommand::Leave(p) => live.streams.leave(actor, &p.stream_id).await.map(|()| json!({})),

@@ -11,7 +11,7 @@ use socketioxide::socket::DisconnectReason;
 use super::ack::{AckRequested, reply};
 use super::session::Session;
 use super::{call_commands, chat_commands, collab_commands, content_commands, live_commands, session_commands, social_commands};
-use crate::domain::content::Actor;
+use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::ConnectionId;
 use crate::state::App;
