@@ -100,6 +100,12 @@ async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, act
 
 async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReason) {
     if let Some(session) = s.extensions.get::<Session>() {
+        // The socket is gone: its address slot is free at once, so a client that
+        // reconnects right after its DISCONNECT is not refused for a socket that no
+        // longer exists while the cleanup below runs.
+        if let Some(ip) = &session.ip {
+            app.sessions.address_closed(ip).await;
+        }
         // Waits for the commands still running; later ones are refused.
         *session.closed.write().await = true;
     }
@@ -111,9 +117,6 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     app.calls.connection_closed(&connection).await;
     if let Some(session) = s.extensions.get::<Session>() {
         app.presence.disconnected(&session.identity().user_id, &connection).await;
-        if let Some(ip) = &session.ip {
-            app.sessions.address_closed(ip).await;
-        }
     }
     metrics::gauge!("chorus_connected_sockets").decrement(1.0);
     tracing::debug!(sid = %s.id, ?reason, "socket closed");
