@@ -14,6 +14,7 @@ use sqlx::{AnyConnection, Row};
 use super::live::{STREAM_COLUMNS, read_battle, stream_from_row};
 use super::{SqlStore, store_error};
 use crate::domain::live::model::{StreamStatus, Transaction, TxKind, WalletState};
+use crate::domain::live::throne::{self, ThroneChange};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{
     BoostApplied, BoostOrder, BoostOutcome, CreditOrder, CreditOutcome, GiftApplied, GiftOrder, GiftOutcome, WalletStore,
@@ -233,22 +234,23 @@ async fn gift(conn: &mut AnyConnection, o: GiftOrder) -> StoreResult<GiftOutcome
         o.coins,
     )
     .await?;
-    // The throne: the holder's coins follow their total; a challenger must pass it.
+    // The throne, by the domain's takeover rule, in the gift's own transaction.
     let mut throne_taken_from = None;
-    let holder = stream.throne.clone();
-    let mine = holder.as_ref().is_some_and(|(u, _)| *u == o.sender_id);
-    if mine || holder.as_ref().is_none_or(|(_, coins)| my_total > *coins) {
+    let (coins, taken_from) = match throne::after_gift(stream.throne.as_ref(), &o.sender_id, my_total) {
+        ThroneChange::Kept => (None, None),
+        ThroneChange::Raised { coins } => (Some(coins), None),
+        ThroneChange::Taken { coins, from } => (Some(coins), Some(from)),
+    };
+    if let Some(coins) = coins {
         sqlx::query("UPDATE streams SET throne_user_id = $2, throne_coins = $3 WHERE id = $1")
             .bind(o.stream_id.clone())
             .bind(o.sender_id.clone())
-            .bind(my_total)
+            .bind(coins)
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-        if !mine {
-            throne_taken_from = Some(holder);
-        }
-        stream.throne = Some((o.sender_id.clone(), my_total));
+        throne_taken_from = taken_from;
+        stream.throne = Some((o.sender_id.clone(), coins));
     }
     let supporter_after = add_to_total(
         &mut *conn,

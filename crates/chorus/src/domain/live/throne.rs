@@ -12,6 +12,27 @@ use crate::domain::events::LiveEvent;
 use crate::domain::model::UserSummary;
 use crate::ports::publisher::{Audience, Room};
 
+/// What a gift does to a stream's throne (its holder and the holder's coins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThroneChange {
+    /// The sender did not pass the holder.
+    Kept,
+    /// The holder gave again: their coins follow their new total.
+    Raised { coins: i64 },
+    /// The sender took the throne, from the previous holder (`None`: it was empty).
+    Taken { coins: i64, from: Option<(String, i64)> },
+}
+
+/// The takeover rule: the holder's coins follow their total; a challenger takes the
+/// throne only by passing the holder (a tie keeps it where it is).
+pub fn after_gift(holder: Option<&(String, i64)>, sender: &str, sender_total: i64) -> ThroneChange {
+    match holder {
+        Some((user, _)) if user == sender => ThroneChange::Raised { coins: sender_total },
+        Some((_, coins)) if sender_total <= *coins => ThroneChange::Kept,
+        _ => ThroneChange::Taken { coins: sender_total, from: holder.cloned() },
+    }
+}
+
 /// A viewer's standing with a creator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OgStanding {
@@ -75,6 +96,16 @@ pub(crate) async fn announce_og(shared: &Shared, stream: &Stream, viewer: &UserS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_challenger_takes_the_throne_only_by_passing_the_holder() {
+        let held = ("queen".to_owned(), 100);
+        assert_eq!(after_gift(None, "first", 5), ThroneChange::Taken { coins: 5, from: None });
+        assert_eq!(after_gift(Some(&held), "queen", 130), ThroneChange::Raised { coins: 130 });
+        assert_eq!(after_gift(Some(&held), "rival", 100), ThroneChange::Kept, "a tie keeps it");
+        assert_eq!(after_gift(Some(&held), "rival", 99), ThroneChange::Kept);
+        assert_eq!(after_gift(Some(&held), "rival", 101), ThroneChange::Taken { coins: 101, from: Some(held.clone()) });
+    }
 
     #[test]
     fn a_tier_changes_only_when_a_threshold_is_crossed() {
