@@ -393,6 +393,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's own (large) error type.
     fn flags_win_over_environment_and_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("chorus.toml", "listen = \"127.0.0.1:4000\"\ntick_ms = 100\ndatabase_url = \"sqlite://file.db\"")?;

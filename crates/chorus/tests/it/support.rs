@@ -85,19 +85,20 @@ pub fn token_for(user: &str, ttl: i64) -> String {
 
 /// Settings of a test node: port 0, a fresh SQLite file, short tick.
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
-    let mut s = Settings::default();
-    s.listen = "127.0.0.1:0".parse().expect("addr");
-    s.database_url = format!("sqlite://{}", dir.path().join("chorus.db").display()).into();
-    s.jwt_secret = Some(Secret::new(SECRET));
-    s.server_key = Some(Secret::new(SERVER_KEY));
-    s.jwt_leeway_secs = 0;
-    s.tick_ms = 50;
-    s.typing_ttl_ms = 300;
-    // Tests connect many sockets from one address quickly; the limits have their own tests.
-    s.rate_limits_enabled = false;
-    s.max_sockets_per_user = 0;
-    s.max_sockets_per_ip = 0;
-    s
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: format!("sqlite://{}", dir.path().join("chorus.db").display()).into(),
+        jwt_secret: Some(Secret::new(SECRET)),
+        server_key: Some(Secret::new(SERVER_KEY)),
+        jwt_leeway_secs: 0,
+        tick_ms: 50,
+        typing_ttl_ms: 300,
+        // Tests connect many sockets from one address quickly; the limits have their own tests.
+        rate_limits_enabled: false,
+        max_sockets_per_user: 0,
+        max_sockets_per_ip: 0,
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -361,12 +362,12 @@ async fn handle_frame(text: &str, out: &mpsc::UnboundedSender<Message>, events: 
         return;
     }
     if let Some(body) = text.strip_prefix("42") {
-        if let Ok(Value::Array(mut items)) = serde_json::from_str::<Value>(body) {
-            if !items.is_empty() {
-                let name = items.remove(0).as_str().unwrap_or_default().to_owned();
-                let data = items.into_iter().next().unwrap_or(Value::Null);
-                let _ = events.send((name, data));
-            }
+        if let Ok(Value::Array(mut items)) = serde_json::from_str::<Value>(body)
+            && !items.is_empty()
+        {
+            let name = items.remove(0).as_str().unwrap_or_default().to_owned();
+            let data = items.into_iter().next().unwrap_or(Value::Null);
+            let _ = events.send((name, data));
         }
     } else if let Some(body) = text.strip_prefix("43") {
         let digits: String = body.chars().take_while(char::is_ascii_digit).collect();
