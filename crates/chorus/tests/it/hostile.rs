@@ -1158,15 +1158,14 @@ async fn a_client_that_leaves_the_namespace_cannot_keep_an_orphan_connection() {
         s.max_sockets_per_ip = 5;
     })
     .await;
-    // Each client sends DISCONNECT for `/` and then only answers pings: it no longer
-    // counts against the per-address cap, and the connect timeout has already passed.
-    let mut orphans = Vec::new();
-    for _ in 0..10 {
+    // Each client sends DISCONNECT for `/` and then only answers pings: its connection
+    // is closed, and it no longer counts against the per-address cap (ten of them pass
+    // a cap of five). Each waits for its close before the next connects: the server
+    // reads two connections in no fixed order, so a CONNECT sent right behind another
+    // connection's DISCONNECT may be read first, while that socket still counts.
+    for i in 0..10 {
         let mut ws = RawWs::connected(arena.addr(), ATTACKER).await;
         ws.text("41").await;
-        orphans.push(ws);
-    }
-    for (i, ws) in orphans.iter_mut().enumerate() {
         let deadline = Instant::now() + Duration::from_secs(3);
         let mut closed = false;
         while Instant::now() < deadline {
