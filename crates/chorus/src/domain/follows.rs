@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-// Only the notification's stored `data` is still built as JSON here.
 
 use super::error::{DomainError, DomainResult};
 use super::events::SocialEvent;

@@ -20,7 +20,9 @@ fn documented_commands(doc: &str) -> BTreeSet<String> {
             continue;
         }
         let first = line.split('|').nth(1).unwrap_or_default();
-        for quoted in first.split('`').skip(1).step_by(2) {
+        // The spans between pairs of backticks: every other piece of the split.
+        let quoted = first.split('`').enumerate().filter_map(|(i, piece)| (i % 2 == 1).then_some(piece));
+        for quoted in quoted {
             if quoted.contains(':') && !quoted.contains(' ') {
                 names.insert(quoted.to_owned());
             }

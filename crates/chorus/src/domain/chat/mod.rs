@@ -16,8 +16,6 @@ use crate::domain::moderation::{Moderation, Surface};
 use std::sync::Arc;
 use std::time::Instant;
 
-// Only the notification's stored `data` is still built as JSON here.
-
 use self::model::{
     ChatMessage, ChatRoom, JoinedRoom, MessageKind, MessagePage, ReadState, RoomCreated, RoomKind, RoomRequest, SendInput, Sent,
 };
