@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  connect, credit, delay, emitOk, fence, restOk, startCluster, stopCluster, token, track, uid, waitFor,
+  connect, credit, delay, emitAck, emitOk, fence, restOk, startCluster, stopCluster, token, track, uid, waitFor,
 } from './lib/cluster.mjs';
 
 const TICK_MS = 250;
@@ -91,6 +91,37 @@ test('gifts from node 2 reach the streamer on node 1 and viewers on nodes 2 and 
   }
   const wallet = await restOk(1, 'GET', '/api/wallet', { token: token(creatorId) });
   assert.equal(wallet.earnings, 16, `creator earnings read on node 2: ${JSON.stringify(wallet)}`);
+});
+
+// Issue 17 §1: the stream chat limit is per viewer, not per viewer and node. The
+// cluster runs with the general rate limits off; the stream chat rule holds anyway.
+test('the stream chat burst is per viewer across nodes: 8 quick lines over two nodes let 5 through', { timeout: 30_000 }, async () => {
+  const { stream } = await liveStream(0, uid('creator'), 'Chatty');
+  const viewerId = uid('fast');
+  const onA = await connect(1, token(viewerId));
+  const onB = await connect(2, token(viewerId));
+  for (const s of [onA, onB]) await emitOk(s, 'stream:join', { streamId: stream.id });
+  const started = Date.now();
+  const acks = [];
+  for (let i = 0; i < 8; i++) {
+    const via = i % 2 === 0 ? onA : onB;
+    acks.push(await emitAck(via, 'stream:chat', { streamId: stream.id, text: `line ${i}` }));
+  }
+  const elapsedSecs = (Date.now() - started) / 1000;
+  const passed = acks.filter((a) => a.ok === true).length;
+  const refused = acks.filter((a) => a.ok === false);
+  // burst 5, refilled at 1 line a second: a slow run may earn a line per second it took
+  const allowed = 5 + Math.floor(elapsedSecs);
+  assert.ok(passed >= 5 && passed <= allowed, `${passed} of 8 lines passed in ${elapsedSecs} s; the burst is 5: ${JSON.stringify(acks)}`);
+  assert.equal(passed + refused.length, 8);
+  for (const a of refused) {
+    assert.equal(a.error.code, 'rate_limited', JSON.stringify(a));
+    assert.ok(a.error.retryAfterMs > 0, `a refusal says when to retry: ${JSON.stringify(a)}`);
+  }
+  // another viewer's bucket is untouched
+  const other = await connect(1, token(uid('calm')));
+  await emitOk(other, 'stream:join', { streamId: stream.id });
+  await emitOk(other, 'stream:chat', { streamId: stream.id, text: 'my own bucket' });
 });
 
 test('the stream viewer count is cluster-wide', { timeout: 30_000 }, async () => {

@@ -49,7 +49,8 @@ def _free_port() -> int:
 
 
 class ChorusServer:
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.extra_env = env or {}
         self.bin = Path(os.environ.get("CHORUS_BIN") or REPO_ROOT / "target" / "debug" / "chorus")
         self.jwt_secret = secrets.token_hex(32)
         self.server_key = secrets.token_hex(24)
@@ -80,6 +81,7 @@ class ChorusServer:
             "CHORUS_RATE_LIMITS_ENABLED": "false",
             "CHORUS_MAX_SOCKETS_PER_USER": "0",
             "CHORUS_MAX_SOCKETS_PER_IP": "0",
+            **self.extra_env,
         }
         self.proc = subprocess.Popen(
             [

@@ -290,6 +290,12 @@ test('odd packets (binary, extra arguments, deep nesting) do not break the serve
   odd.emit('content:comment', deep);
   odd.emit('content:comment', { contentId, text: '\u0000\uffff😀' });
   odd.emit('content:join');
+  // No command takes binary data: a Buffer, as the whole payload or inside it, is
+  // refused with bad_request and changes nothing (docs/protocol.md §1).
+  for (const payload of [Buffer.from([1, 2, 3]), { contentId, extra: Buffer.from([4]) }, { contentId: Buffer.from('c') }]) {
+    const refused = await emitAck(odd, 'content:like', payload);
+    assert.equal(refused.error?.code, 'bad_request', `a Buffer payload: ${JSON.stringify(refused)}`);
+  }
   const ack = await emitAck(odd, 'content:like', { contentId: 'x'.repeat(10_000) });
   assert.equal(ack.ok === true || ack.error?.code === 'bad_request', true, JSON.stringify(ack).slice(0, 200));
   assert.deepEqual(await emitOk(a, 'content:share', { contentId }), { sharesCount: 1 });

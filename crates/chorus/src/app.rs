@@ -193,6 +193,7 @@ impl Application {
                 events: events.clone(),
                 notifier: notifier.clone(),
                 moderation: moderation.clone(),
+                limits: cluster.limits.clone(),
             },
             crate::domain::live::catalog::GiftCatalog::load(settings.gift_catalog.as_deref())?,
             crate::domain::live::rules::LiveRules::from_settings(&settings)?,
@@ -222,7 +223,7 @@ impl Application {
             location: Arc::new(crate::domain::location::LocationSharing::new(
                 Arc::new(store.clone()),
                 events.clone(),
-                Duration::from_millis(settings.location_min_interval_ms),
+                cluster.limits.clone(),
             )),
             publisher,
             resume,
@@ -236,6 +237,7 @@ impl Application {
         let router = door.mount(app.clone(), transport::http::routes(app.clone())).await?;
         let router = router
             .layer(MapRequestLayer::new(transport::http::slim_request::slim))
+            .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::connect_gate::gate))
             .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::origin_guard::guard))
             .layer(cors(&app.settings))
             .layer(axum::extract::DefaultBodyLimit::max(max_payload as usize));
@@ -331,7 +333,15 @@ struct ClusterState {
 
 fn cluster_state(settings: &Settings, redis: Option<&RedisLink>) -> ClusterState {
     use crate::adapters::redis::{limits::RedisRateLimiter, node, presence::RedisPresence, sessions::RedisSessions, viewers::RedisViewers};
-    let rates = if settings.rate_limits_enabled { settings.rate_limits.by_class() } else { Vec::new() };
+    use crate::ports::limits::{buckets, Bucket, LimitClass, Rate};
+    let mut rates = if settings.rate_limits_enabled { buckets(&settings.rate_limits.by_class()) } else { Vec::new() };
+    // The stream chat limit and the location throttle are rules of their areas
+    // (PROTOCOL.md), not abuse protection: they hold even with `rate_limits_enabled`
+    // off, and like every other limit they are one bucket per user across the cluster.
+    let chat = Rate { per_second: settings.stream_chat_per_sec, burst: settings.stream_chat_burst };
+    rates.extend(chat.bucket().map(|b| (LimitClass::StreamChat, b)));
+    let location = Bucket::spaced(Duration::from_millis(settings.location_min_interval_ms));
+    rates.extend(location.map(|b| (LimitClass::Location, b)));
     match redis {
         Some(link) => {
             let timing = node::NodeTiming::with_grace(Duration::from_millis(settings.presence_grace_ms));

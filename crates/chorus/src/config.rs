@@ -9,7 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::memory_limits::Rate;
+use crate::ports::limits::Rate;
 use crate::auth::secret::{ConnectionUrl, Secret};
 use crate::ports::limits::LimitClass;
 

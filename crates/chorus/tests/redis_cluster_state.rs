@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chorus::adapters::memory_limits::Rate;
+use chorus::ports::limits::{buckets, Rate};
 use chorus::adapters::redis::janitor::sweep_dead_nodes;
 use chorus::adapters::redis::limits::RedisRateLimiter;
 use chorus::adapters::redis::link::RedisLink;
@@ -245,7 +245,7 @@ async fn a_node_re_registers_its_connections_when_redis_lost_them() {
 async fn rate_limit_buckets_are_shared_by_every_node() {
     let link = link_to(&redis_url()).await;
     let p = prefix();
-    let rates = [(LimitClass::Chat, Rate { per_second: 1, burst: 3 })];
+    let rates = buckets(&[(LimitClass::Chat, Rate { per_second: 1, burst: 3 })]);
     let (a, b) = (RedisRateLimiter::new(link.clone(), &p, &rates), RedisRateLimiter::new(link.clone(), &p, &rates));
     assert!(a.check(LimitClass::Chat, "alice").await.is_ok());
     assert!(b.check(LimitClass::Chat, "alice").await.is_ok());
@@ -306,7 +306,7 @@ async fn adapters_answer_promptly_from_this_node_when_redis_is_unreachable() {
     let link = link_to(&format!("redis://{}", relay.addr)).await;
     let p = prefix();
     let a = node(&link, &p);
-    let limiter = RedisRateLimiter::new(link.clone(), &p, &[(LimitClass::Chat, Rate { per_second: 1, burst: 2 })]);
+    let limiter = RedisRateLimiter::new(link.clone(), &p, &buckets(&[(LimitClass::Chat, Rate { per_second: 1, burst: 2 })]));
     a.sessions.session_opened("frank", &conn("a1")).await;
     a.viewers.add_viewer("v1", "frank", &conn("a1")).await;
     relay.cut();

@@ -77,6 +77,31 @@ export async function eventually(check, { timeoutMs = DEFAULT_TIMEOUT_MS, interv
   }
 }
 
+// A WARN or ERROR line in a node's log. tracing's text format puts the level after
+// the timestamp: `2026-12-03T06:50:13.123Z  WARN message key=value`.
+const PROBLEM_LINE = /^\S+\s+(WARN|ERROR)\s/;
+const PROBLEMS_KEEP = 200;
+
+/**
+ * Collects the WARN and ERROR lines of a process's output, whole lines only (a chunk
+ * may end inside a line), every one of them however long the output grows.
+ */
+function problemWatcher(label) {
+  let partial = '';
+  const lines = [];
+  return {
+    add(chunk) {
+      const text = partial + chunk.toString();
+      const parts = text.split('\n');
+      partial = parts.pop();
+      for (const line of parts) {
+        if (PROBLEM_LINE.test(line) && lines.length < PROBLEMS_KEEP) lines.push(`${label}: ${line}`);
+      }
+    },
+    lines: () => lines,
+  };
+}
+
 function keeper() {
   let out = '';
   return {
@@ -295,6 +320,7 @@ class Node {
     this.proc = null;
     this.exited = null;
     this.log = keeper();
+    this.problems = problemWatcher(`node ${index + 1}`);
     this.generation = 0;
   }
 
@@ -306,8 +332,9 @@ class Node {
     });
     this.generation += 1;
     this.log.add(`\n===== node ${this.index + 1} start #${this.generation} =====\n`);
-    proc.stdout.on('data', (c) => this.log.add(c));
-    proc.stderr.on('data', (c) => this.log.add(c));
+    for (const stream of [proc.stdout, proc.stderr]) {
+      stream.on('data', (c) => { this.log.add(c); this.problems.add(c); });
+    }
     this.proc = proc;
     this.exited = new Promise((ok) => proc.on('exit', (code, signal) => ok({ code, signal })));
     let exitInfo = null;
@@ -468,10 +495,12 @@ export function redis() { return cl().redis; }
 export function pgProxy() { return cl().pgProxy; }
 
 /**
- * Stops every node with SIGTERM (and asserts exit 0 unless `assertClean: false`),
- * then redis, the proxy and the database.
+ * Stops every node with SIGTERM, then redis, the proxy and the database. Unless
+ * `assertClean: false`, it then asserts that every node exited 0 and logged no WARN or
+ * ERROR line: a healthy run is quiet. A file that injects faults names the warnings it
+ * provokes in `expectedWarnings` (regular expressions matched against each line).
  */
-export async function stopCluster({ assertClean = true } = {}) {
+export async function stopCluster({ assertClean = true, expectedWarnings = [] } = {}) {
   if (!cluster) return;
   const c = cluster;
   for (const s of openSockets) s.close();
@@ -490,6 +519,10 @@ export async function stopCluster({ assertClean = true } = {}) {
     if (x && x.r.code !== 0) {
       problems.push(`node ${x.n.index + 1} exited with ${JSON.stringify(x.r)} after SIGTERM; expected 0.\n--- output (tail) ---\n${x.n.output().slice(-4000)}`);
     }
+  }
+  const unexpected = c.nodes.flatMap((n) => n.problems.lines()).filter((line) => !expectedWarnings.some((re) => re.test(line)));
+  if (unexpected.length) {
+    problems.push(`unexpected WARN or ERROR lines in the nodes' logs (a healthy run logs none):\n${unexpected.join('\n')}`);
   }
   killEverythingSync();
   if (assertClean && problems.length) throw new Error(problems.join('\n\n'));

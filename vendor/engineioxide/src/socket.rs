@@ -477,7 +477,12 @@ where
     #[cfg_attr(feature = "tracing", tracing::instrument(skip(self)))]
     pub fn close(&self, reason: DisconnectReason) {
         // Try to send a close packet is the connection is still operational.
-        self.send(Packet::Close).ok();
+        // CHORUS PATCH (see PATCH.md): not on a heartbeat timeout. A CLOSE packet tells the
+        // client the server ended the session on purpose, so clients do not reconnect; a
+        // client that merely stalled (and reads the packet once it wakes up) must.
+        if reason != DisconnectReason::HeartbeatTimeout {
+            self.send(Packet::Close).ok();
+        }
 
         (self.close_fn)(self.id, reason);
     }

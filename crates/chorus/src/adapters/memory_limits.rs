@@ -6,16 +6,7 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::ports::limits::{LimitClass, RateLimiter};
-
-/// A sustained rate with a burst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rate {
-    /// Tokens added per second.
-    pub per_second: u32,
-    /// Bucket size.
-    pub burst: u32,
-}
+use crate::ports::limits::{Bucket, LimitClass, RateLimiter};
 
 /// Rate limits held in this process.
 pub struct MemoryRateLimiter {
@@ -24,14 +15,13 @@ pub struct MemoryRateLimiter {
 }
 
 impl MemoryRateLimiter {
-    /// One limiter per class; a class without a rate (or a zero rate) is unlimited.
-    pub fn new(rates: &[(LimitClass, Rate)]) -> Self {
-        let limiters = rates
+    /// One limiter per class; a class without a bucket is unlimited.
+    pub fn new(buckets: &[(LimitClass, Bucket)]) -> Self {
+        let limiters = buckets
             .iter()
-            .filter_map(|(class, rate)| {
-                let per_second = NonZeroU32::new(rate.per_second)?;
-                let burst = NonZeroU32::new(rate.burst.max(1))?;
-                Some((*class, DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))))
+            .filter_map(|(class, bucket)| {
+                let quota = Quota::with_period(bucket.interval)?.allow_burst(NonZeroU32::new(bucket.burst.max(1))?);
+                Some((*class, DefaultKeyedRateLimiter::keyed(quota)))
             })
             .collect();
         Self { limiters, clock: DefaultClock::default() }
@@ -67,10 +57,11 @@ impl MemoryRateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::limits::{buckets, Rate};
 
     #[tokio::test]
     async fn a_burst_passes_then_the_bucket_says_how_long_to_wait() {
-        let limiter = MemoryRateLimiter::new(&[(LimitClass::Chat, Rate { per_second: 1, burst: 3 })]);
+        let limiter = MemoryRateLimiter::new(&buckets(&[(LimitClass::Chat, Rate { per_second: 1, burst: 3 })]));
         for _ in 0..3 {
             assert!(limiter.check(LimitClass::Chat, "alice").await.is_ok());
         }

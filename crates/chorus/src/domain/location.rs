@@ -1,10 +1,11 @@
 //! Live location (PROTOCOL.md §10): a chat member shares positions with the room's
-//! members only, throttled per user; an optional `liveUntil` ends the sharing, after
-//! which the members are told it stopped.
+//! members only, throttled per user (one bucket in the limits port, so the throttle
+//! holds whichever node and connection a user shares from); an optional `liveUntil`
+//! ends the sharing, after which the members are told it stopped.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use super::text::valid_id;
 use super::time::Timestamp;
 use crate::ports::chat_store::ChatStore;
 use crate::ports::events::EventSink;
+use crate::ports::limits::{LimitClass, RateLimiter};
 use crate::ports::publisher::{Audience, Room};
 
 /// Longest a live share may last from now.
@@ -42,26 +44,22 @@ pub struct PositionShared {
     pub live_until: Option<Timestamp>,
 }
 
-#[derive(Default)]
-struct Shares {
-    /// Last accepted share per user (the throttle).
-    last_sent: HashMap<String, Instant>,
-    /// Active live shares: (user, room) → end and the members told.
-    live: HashMap<(String, String), (Timestamp, Vec<String>)>,
-}
+/// Active live shares: (user, room) → end and the members told.
+type LiveShares = HashMap<(String, String), (Timestamp, Vec<String>)>;
 
 /// Live location sharing.
 pub struct LocationSharing {
     chat: Arc<dyn ChatStore>,
     /// Where positions and ended shares go.
     events: Arc<dyn EventSink>,
-    min_interval: Duration,
-    shares: Mutex<Shares>,
+    /// The throttle (`LimitClass::Location`, per user).
+    limits: Arc<dyn RateLimiter>,
+    live: Mutex<LiveShares>,
 }
 
 impl LocationSharing {
-    pub fn new(chat: Arc<dyn ChatStore>, events: Arc<dyn EventSink>, min_interval: Duration) -> Self {
-        Self { chat, events, min_interval, shares: Mutex::new(Shares::default()) }
+    pub fn new(chat: Arc<dyn ChatStore>, events: Arc<dyn EventSink>, limits: Arc<dyn RateLimiter>) -> Self {
+        Self { chat, events, limits, live: Mutex::new(LiveShares::new()) }
     }
 
     /// `location:share`: relays one position to the room's members.
@@ -92,24 +90,14 @@ impl LocationSharing {
         if !context.member_ids.contains(&me) {
             return Err(DomainError::forbidden("only members share their location in a room"));
         }
-        {
-            let mut shares = self.shares.lock();
-            let key = (me.clone(), room_id.clone());
-            if let Some((end, _)) = shares.live.get(&key)
-                && *end <= now && live_until.is_none() {
-                    return Err(DomainError::conflict("live sharing in this room has ended"));
-                }
-            let at = Instant::now();
-            if let Some(last) = shares.last_sent.get(&me) {
-                let since = at.duration_since(*last);
-                if since < self.min_interval {
-                    return Err(DomainError::rate_limited((self.min_interval - since).as_millis().max(1) as u64));
-                }
+        let key = (me.clone(), room_id.clone());
+        if let Some((end, _)) = self.live.lock().get(&key)
+            && *end <= now && live_until.is_none() {
+                return Err(DomainError::conflict("live sharing in this room has ended"));
             }
-            shares.last_sent.insert(me.clone(), at);
-            if let Some(until) = live_until {
-                shares.live.insert(key, (until, context.member_ids.clone()));
-            }
+        self.limits.check(LimitClass::Location, &me).await.map_err(DomainError::rate_limited)?;
+        if let Some(until) = live_until {
+            self.live.lock().insert(key, (until, context.member_ids.clone()));
         }
         let shared = SocialEvent::LocationShared { room_id, user_id: me, location, accuracy: input.accuracy, at: now, live_until };
         let rooms = context.member_ids.into_iter().map(Room::User).collect();
@@ -120,7 +108,7 @@ impl LocationSharing {
     /// `location:stop`: ends a live share now.
     pub async fn stop(&self, actor: &Actor, room_id: &str) -> DomainResult<()> {
         let room_id = valid_id("roomId", room_id)?;
-        let ended = self.shares.lock().live.remove(&(actor.identity.user_id.clone(), room_id.to_owned()));
+        let ended = self.live.lock().remove(&(actor.identity.user_id.clone(), room_id.to_owned()));
         if let Some((_, members)) = ended {
             self.announce_stop(&actor.identity.user_id, room_id, members).await;
         }
@@ -131,17 +119,12 @@ impl LocationSharing {
     pub async fn expire(&self) {
         let now = Timestamp::now();
         let ended: Vec<((String, String), Vec<String>)> = {
-            let mut shares = self.shares.lock();
-            let due: Vec<(String, String)> = shares.live.iter().filter(|(_, (end, _))| *end <= now).map(|(k, _)| k.clone()).collect();
-            due.into_iter().filter_map(|k| shares.live.remove(&k).map(|(_, members)| (k, members))).collect()
+            let mut live = self.live.lock();
+            let due: Vec<(String, String)> = live.iter().filter(|(_, (end, _))| *end <= now).map(|(k, _)| k.clone()).collect();
+            due.into_iter().filter_map(|k| live.remove(&k).map(|(_, members)| (k, members))).collect()
         };
         for ((user, room), members) in ended {
             self.announce_stop(&user, &room, members).await;
-        }
-        // The throttle only needs the last interval's entries.
-        let horizon = Instant::now().checked_sub(self.min_interval.max(Duration::from_secs(1)));
-        if let Some(h) = horizon {
-            self.shares.lock().last_sent.retain(|_, at| *at > h);
         }
     }
 

@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{SERVER_KEY, TestApp, TestSocket, WAIT, spawn_app_with, token_for};
 use chorus::Settings;
-use chorus::adapters::memory_limits::Rate;
+use chorus::ports::limits::Rate;
 
 /// The content the bystanders like and watch; no attack aims at it.
 const PULSE: &str = "pulse";

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{TestSocket, spawn_app_with, token_for};
-use chorus::adapters::memory_limits::Rate;
+use chorus::ports::limits::Rate;
 
 #[tokio::test]
 async fn a_user_over_the_like_rate_gets_rate_limited_with_retry_after_and_nothing_changes() {
@@ -103,6 +103,55 @@ async fn connection_floods_from_one_user_are_refused() {
     }
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 3, "{outcomes:?}");
     assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(|c| c == "too_many_connections"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn new_connections_from_one_address_are_refused_at_the_handshake_with_a_retry_hint() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits_enabled = true;
+        s.rate_limits.connect_ip = Rate { per_second: 1, burst: 2 };
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let handshake = |query: &str| http.get(format!("http://{}/socket.io/?EIO=4&transport=polling{query}", app.addr)).send();
+    let first = handshake("").await.expect("first handshake");
+    assert_eq!(first.status(), 200);
+    // The session's own requests carry its sid and take no token.
+    let open = first.text().await.expect("open packet");
+    let sid = open.split("\"sid\":\"").nth(1).and_then(|r| r.split('"').next()).expect("sid in the open packet").to_owned();
+    let session = format!("http://{}/socket.io/?EIO=4&transport=polling&sid={sid}", app.addr);
+    let post = http.post(&session).body(format!("40{}", json!({"token": token_for("gated", 600)}))).send().await.expect("post");
+    assert_eq!(post.status(), 200, "a request of an open session is not a new connection");
+    let mut packets = String::new();
+    for _ in 0..5 {
+        let poll = http.get(&session).send().await.expect("poll");
+        assert_eq!(poll.status(), 200, "nor are its polls");
+        packets.push_str(&poll.text().await.expect("packets"));
+        if packets.contains("40{") {
+            break;
+        }
+        // a ping came first: answer it as a client would
+        http.post(&session).body("3").send().await.expect("pong");
+    }
+    assert!(packets.contains("40{"), "the CONNECT went through: {packets}");
+    assert_eq!(handshake("").await.expect("second handshake").status(), 200);
+    let refused = handshake("").await.expect("third handshake");
+    assert_eq!(refused.status(), 429, "the third new session of the address within the burst");
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=1).contains(&retry_after), "Retry-After {retry_after}");
+    let body: serde_json::Value = refused.json().await.expect("envelope");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let wait = body["error"]["retryAfterMs"].as_u64().expect("retryAfterMs");
+    assert!(wait > 0 && wait <= 1000, "{wait}");
+    // The same refusal on the WebSocket handshake; then, after the hint, a place again.
+    let ws = tokio_tungstenite::connect_async(format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr)).await;
+    match ws {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a WebSocket handshake over the rate was not refused: {:?}", other.map(|_| ())),
+    }
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
+    assert_eq!(handshake("").await.expect("after the wait").status(), 200);
     app.stop().await;
 }
 

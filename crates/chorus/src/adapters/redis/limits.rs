@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::keys::Keys;
 use super::link::RedisLink;
 use super::scripts;
-use crate::adapters::memory_limits::{MemoryRateLimiter, Rate};
-use crate::ports::limits::{LimitClass, RateLimiter};
+use crate::adapters::memory_limits::MemoryRateLimiter;
+use crate::ports::limits::{Bucket, LimitClass, RateLimiter};
 
 pub struct RedisRateLimiter {
     link: RedisLink,
@@ -22,14 +22,10 @@ pub struct RedisRateLimiter {
 }
 
 impl RedisRateLimiter {
-    /// A class without a rate (or with a zero rate) is unlimited, as in memory.
-    pub fn new(link: RedisLink, prefix: &str, rates: &[(LimitClass, Rate)]) -> Self {
-        let by_class = rates
-            .iter()
-            .filter(|(_, r)| r.per_second > 0)
-            .map(|(class, r)| (*class, (1000.0 / f64::from(r.per_second), r.burst.max(1))))
-            .collect();
-        Self { link, keys: Keys::new(prefix), rates: by_class, local: MemoryRateLimiter::new(rates), warned: false.into() }
+    /// A class without a bucket is unlimited, as in memory.
+    pub fn new(link: RedisLink, prefix: &str, buckets: &[(LimitClass, Bucket)]) -> Self {
+        let by_class = buckets.iter().map(|(class, b)| (*class, (b.interval.as_secs_f64() * 1000.0, b.burst.max(1)))).collect();
+        Self { link, keys: Keys::new(prefix), rates: by_class, local: MemoryRateLimiter::new(buckets), warned: false.into() }
     }
 
     fn fall_back(&self, class: LimitClass, subject: &str, error: Option<&redis::RedisError>) -> Result<(), u64> {

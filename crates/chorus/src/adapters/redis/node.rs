@@ -192,6 +192,11 @@ impl ClusterNode {
             pipe.cmd("HDEL").arg(self.keys.address(ip)).arg(&self.id).ignore();
             pipe.cmd("SREM").arg(self.keys.node_addresses(&self.id)).arg(ip).ignore();
         }
+        // Redis refuses an empty pipeline ("empty command"): a node that holds no
+        // addresses yet, as every node does at startup, has nothing to send.
+        if pipe.is_empty() {
+            return Some(());
+        }
         let mut conn = self.link.conn();
         self.call("reconcile", async move { pipe.query_async::<()>(&mut conn).await }).await
     }

@@ -51,11 +51,12 @@ use super::text::valid_id;
 use super::users::UserDirectory;
 use crate::ports::cluster::ViewerRegistry;
 use crate::ports::events::EventSink;
+use crate::ports::limits::RateLimiter;
 use crate::ports::live_store::{BattleStore, StreamStore, WalletStore};
 use crate::ports::notify::Notifier;
 use crate::ports::publisher::{Audience, EventPublisher, Room};
 
-/// How often idle rate-limit state and closed connections are swept.
+/// How often the board forgets streams nobody watches.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 /// How often open battles are read back and timed, in case a node that timed one
 /// died and the mark that told this node about it was lost.
@@ -78,6 +79,8 @@ pub struct LivePorts {
     pub events: Arc<dyn EventSink>,
     pub notifier: Arc<dyn Notifier>,
     pub moderation: Arc<Moderation>,
+    /// The per-viewer stream chat limit (`LimitClass::StreamChat`), cluster-wide.
+    pub limits: Arc<dyn RateLimiter>,
 }
 
 /// State every live service shares.
@@ -170,7 +173,7 @@ impl Live {
         let battles = Arc::new(BattleService::new(shared.clone()));
         Self {
             streams: StreamService::new(shared.clone(), battles.clone()),
-            chat: StreamChat::new(shared.clone()),
+            chat: StreamChat::new(shared.clone(), ports.limits),
             sanctions: SanctionService::new(shared.clone()),
             wallet: WalletService::new(shared.clone()),
             gifts: GiftService::new(shared.clone()),
@@ -224,7 +227,6 @@ impl Live {
         }
         self.battles.settle_due().await;
         if came_round(&self.last_housekeeping, HOUSEKEEPING_EVERY) {
-            self.chat.forget_idle();
             s.board.prune(s.viewers.as_ref()).await;
         }
     }

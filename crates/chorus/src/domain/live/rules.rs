@@ -14,10 +14,6 @@ pub struct LiveRules {
     pub max_title_chars: usize,
     /// Longest stream chat message, in characters after trimming.
     pub max_chat_chars: usize,
-    /// Chat messages a viewer may send in a burst, per stream.
-    pub chat_burst: u32,
-    /// Sustained chat messages per second per viewer, per stream.
-    pub chat_per_sec: u32,
     /// Longest slow mode an owner may set.
     pub max_slow_mode_sec: u32,
     /// Most likes one `stream:like` tap may carry.
@@ -50,8 +46,6 @@ impl Default for LiveRules {
         Self {
             max_title_chars: 200,
             max_chat_chars: 500,
-            chat_burst: 5,
-            chat_per_sec: 1,
             max_slow_mode_sec: 3600,
             max_likes_per_tap: 100,
             max_gift_count: 1000,
@@ -82,8 +76,6 @@ impl LiveRules {
         }
         Ok(Self {
             max_chat_chars: s.stream_chat_max_chars,
-            chat_burst: s.stream_chat_burst,
-            chat_per_sec: s.stream_chat_per_sec,
             max_rooms_per_connection: s.max_rooms_per_socket,
             og_tiers: OgTiers::parse(&s.og_tiers).map_err(|e| anyhow::anyhow!("og_tiers: {e}"))?,
             metrics_interval: Duration::from_millis(s.stream_metrics_interval_ms),

@@ -2,14 +2,12 @@
 //! limit (a burst, then a steady rate, per stream), slow mode and moderation, is
 //! stored, then shown to the room. A blocked message is stored nowhere visible: its
 //! author gets a strike, a warning, and at the strike limit a mute in that stream.
-//! Slow mode is kept in the store, so a viewer has one slot whatever node (or how
-//! many connections) they write from; the burst limit stays per node.
+//! The rate limit is one bucket per viewer and stream in the limits port (in Redis in
+//! cluster mode) and slow mode is kept in the store, so a viewer has one allowance
+//! whatever node (or how many connections) they write from.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use serde::Serialize;
 
 use super::model::{Stream, StreamMessage};
@@ -21,6 +19,7 @@ use crate::domain::events::live::StrikeWarning;
 use crate::domain::moderation::{Severity, Surface, Verdict};
 use crate::domain::text::{trimmed_text, valid_id};
 use crate::domain::time::Timestamp;
+use crate::ports::limits::{LimitClass, RateLimiter};
 use crate::ports::live_store::{NewStreamMessage, NewStrike};
 use crate::ports::publisher::{Audience, Room};
 
@@ -30,24 +29,15 @@ pub struct ChatPosted {
     pub message: StreamMessage,
 }
 
-/// Rate-limit key: (stream, user).
-type ChatKey = (String, String);
-
 /// The stream chat service.
 pub struct StreamChat {
     shared: Arc<Shared>,
-    /// `None` when the rate is configured as 0 (no limit).
-    limiter: Option<DefaultKeyedRateLimiter<ChatKey>>,
-    clock: DefaultClock,
+    limits: Arc<dyn RateLimiter>,
 }
 
 impl StreamChat {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        let limiter = NonZeroU32::new(shared.rules.chat_per_sec).map(|per_sec| {
-            let burst = NonZeroU32::new(shared.rules.chat_burst.max(1)).unwrap_or(per_sec);
-            DefaultKeyedRateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst))
-        });
-        Self { shared, limiter, clock: DefaultClock::default() }
+    pub fn new(shared: Arc<Shared>, limits: Arc<dyn RateLimiter>) -> Self {
+        Self { shared, limits }
     }
 
     /// `stream:chat`.
@@ -71,8 +61,7 @@ impl StreamChat {
                 return Err(DomainError::forbidden(message));
             }
         }
-        let key = (stream.id.clone(), me.clone());
-        self.take_token(&key)?;
+        self.take_token(&stream.id, me).await?;
         if !privileged && stream.slow_mode_sec > 0 {
             self.pass_slow_mode(&stream.id, me, now, stream.slow_mode_sec).await?;
         }
@@ -111,20 +100,11 @@ impl StreamChat {
         Ok(())
     }
 
-    /// Drops rate-limit and slow-mode state nobody needs any more.
-    pub fn forget_idle(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-    }
-
-    fn take_token(&self, key: &ChatKey) -> DomainResult<()> {
-        let Some(limiter) = &self.limiter else { return Ok(()) };
-        limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            DomainError::rate_limited(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
-        })
+    /// One token from the viewer's bucket in this stream. Ids hold no whitespace
+    /// (`valid_id`), so a space keeps the subject of two viewers apart.
+    async fn take_token(&self, stream_id: &str, user_id: &str) -> DomainResult<()> {
+        let subject = format!("{stream_id} {user_id}");
+        self.limits.check(LimitClass::StreamChat, &subject).await.map_err(DomainError::rate_limited)
     }
 
     /// One message per `seconds` per viewer; the slot is taken when the check passes.

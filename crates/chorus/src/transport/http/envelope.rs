@@ -63,6 +63,10 @@ impl IntoResponse for ApiError {
         }
         let status = status_of(e.code);
         let mut response = (status, Json(json!({ "success": false, "error": error }))).into_response();
+        if let Some(ms) = e.retry_after_ms {
+            // RFC 9110 §10.2.3: whole seconds, rounded up so a client that waits them is let in.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names the scheme that would get through (RFC 6750).
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -2,6 +2,7 @@
 
 pub mod chat_routes;
 pub mod collab_routes;
+pub mod connect_gate;
 pub mod content_routes;
 pub mod envelope;
 pub mod extract;

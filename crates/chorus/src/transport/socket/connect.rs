@@ -126,14 +126,12 @@ fn peer_ip<A: Adapter>(s: &SocketRef<A>) -> Option<String> {
         .map(|info| info.0.ip().to_string())
 }
 
-/// Connection rates and caps (PROTOCOL.md §1 `too_many_connections`).
-async fn admit(app: &App, user_id: &str, ip: Option<&str>) -> Result<(), Refusal> {
+/// The user's connection rate and socket cap (PROTOCOL.md §1 `too_many_connections`).
+/// The address rate is taken earlier, on the Engine.IO handshake
+/// (`transport/http/connect_gate.rs`), where a refusal is one the clients retry.
+async fn admit(app: &App, user_id: &str) -> Result<(), Refusal> {
     use crate::ports::limits::LimitClass;
     let settings = &app.settings;
-    if let Some(ip) = ip
-        && app.limits.check(LimitClass::ConnectIp, ip).await.is_err() {
-            return Err(Refusal("too_many_connections"));
-        }
     if app.limits.check(LimitClass::ConnectUser, user_id).await.is_err() {
         return Err(Refusal("too_many_connections"));
     }
@@ -162,7 +160,7 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
         return Err(Refusal(code));
     }
     let ip = peer_ip(&s);
-    admit(&app, &identity.user_id, ip.as_deref()).await?;
+    admit(&app, &identity.user_id).await?;
     if let Some(ip) = &ip {
         let held = app.sessions.address_opened(ip).await;
         if app.settings.max_sockets_per_ip > 0 && held > app.settings.max_sockets_per_ip {
