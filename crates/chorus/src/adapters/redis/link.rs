@@ -121,10 +121,23 @@ fn route_push(msg: PushInfo, handlers: &Handlers) {
         tracing::debug!("unreadable pub/sub frame skipped");
         return;
     };
-    if let Some(tx) = handlers.read().get(&chan)
-        && let Err(e) = tx.try_send((chan, body)) {
-            tracing::warn!(error = %e, "pub/sub receiver full: message dropped");
+    let Some(tx) = handlers.read().get(&chan).cloned() else { return };
+    match tx.try_send((chan, body)) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full((chan, _))) => {
+            tracing::warn!(channel = %chan, "pub/sub receiver full: message dropped");
         }
+        // Its subscriber is gone (the adapter or a follower stopped, as at shutdown):
+        // nobody is left to tell, and the channel needs no handler any more.
+        Err(mpsc::error::TrySendError::Closed((chan, _))) => {
+            tracing::debug!(channel = %chan, "pub/sub message for a closed subscriber skipped");
+            let mut handlers = handlers.write();
+            // Only if it was not replaced by a new subscription meanwhile.
+            if handlers.get(&chan).is_some_and(mpsc::Sender::is_closed) {
+                handlers.remove(&chan);
+            }
+        }
+    }
 }
 
 /// The URL with `protocol=resp3` (needed for pub/sub on a multiplexed connection).
