@@ -19,11 +19,16 @@ test('GET /healthz and GET /readyz answer 200', async () => {
 test('GET /metrics exposes chorus_* metrics in the Prometheus text format', async () => {
   // some activity first, so that there is something to expose
   const s = await connect(token(uid('u')));
-  await emitOk(s, 'content:join', { contentId: uid('c') });
+  const contentId = uid('c');
+  await emitOk(s, 'content:join', { contentId });
+  await emitOk(s, 'content:like', { contentId });
   const metrics = await rest('GET', '/metrics');
   assert.equal(metrics.status, 200);
   assert.match(String(metrics.body), /^# TYPE \w+ (counter|gauge|histogram|summary)$/m, `Prometheus text format: ${String(metrics.body).slice(0, 300)}`);
   assert.match(String(metrics.body), /^chorus_\w+(\{[^}]*\})? [0-9.e+-]+$/m, 'chorus_* samples');
+  // the like is a domain event, counted off the event stream
+  const liked = String(metrics.body).match(/^chorus_domain_events_total\{area="content"\} (\d+)$/m);
+  assert.ok(liked && Number(liked[1]) >= 1, `chorus_domain_events_total{area="content"}: ${String(metrics.body).slice(0, 2000)}`);
   s.close();
 });
 

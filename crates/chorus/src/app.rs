@@ -93,8 +93,10 @@ impl Application {
         let cluster = cluster_state(&settings, redis.as_ref());
         // Content and stream viewers share one registry (and so the per-socket room cap).
         let viewers = cluster.viewers.clone();
-        // The areas that speak in domain events reach the wire through the native encoder.
-        let events: Arc<dyn crate::ports::events::EventSink> = Arc::new(crate::adapters::wire::native::NativeEvents::new(publisher.clone()));
+        // Every domain event goes through the bus: counted, then encoded for the wire.
+        let native = Arc::new(crate::adapters::wire::native::NativeEvents::new(publisher.clone()));
+        let events: Arc<dyn crate::ports::events::EventSink> =
+            Arc::new(crate::adapters::event_bus::EventBus::new(native).and_observer(Arc::new(crate::adapters::event_metrics::EventMetrics)));
         let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), events.clone()));
         if let Some(node) = &cluster.node {
             // Viewers a dead node held leave behind the services' back: content rooms are

@@ -1,6 +1,8 @@
 //! Implementations of the ports: SQL stores, the Socket.IO publisher, and the
 //! in-memory cluster state of a single node.
 
+pub mod event_bus;
+pub mod event_metrics;
 pub mod memory_cluster;
 pub mod memory_event_log;
 pub mod memory_limits;

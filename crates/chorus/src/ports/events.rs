@@ -14,3 +14,9 @@ pub trait EventSink: Send + Sync {
     /// itself.
     async fn emit(&self, to: Audience, event: DomainEvent);
 }
+
+/// Looks at each domain event as it passes and returns at once (counters; a consumer
+/// with slow work to do queues it on its own). Never changes or stops the event.
+pub trait EventObserver: Send + Sync {
+    fn observe(&self, to: &Audience, event: &DomainEvent);
+}

@@ -35,6 +35,19 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
+    /// The area the event belongs to, in the domain's words (a metric label).
+    pub fn area(&self) -> &'static str {
+        match self {
+            Self::Content(_) => "content",
+            Self::Chat(_) => "chat",
+            Self::Social(_) => "social",
+            Self::Live(_) => "live",
+            Self::Calls(_) => "calls",
+            Self::Collab(_) => "collab",
+            Self::Account(_) => "account",
+        }
+    }
+
     /// Whether the event is a coalesced snapshot: the current value of something, sent
     /// by every node to its own connections each tick and superseded by the next one,
     /// so it is neither sequenced nor kept for resume.

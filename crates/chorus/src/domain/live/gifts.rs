@@ -74,7 +74,6 @@ impl GiftService {
             GiftOutcome::Applied(applied) => {
                 let ack = GiftSent { balance: applied.balance, transaction: applied.transaction.clone(), replayed: false };
                 self.announce(*applied, &gift, count, me).await;
-                metrics::counter!("chorus_gifts_total").increment(1);
                 Ok(ack)
             }
             GiftOutcome::Replay(tx) => {
