@@ -10,8 +10,8 @@ use socketioxide::extract::AckSender;
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
-use crate::adapters::wire::native::WireEvent;
 use crate::adapters::wire::native::session::{AckError, CommandFailed};
+use crate::adapters::wire::native::wire;
 use crate::domain::error::{DomainError, DomainResult};
 
 /// Whether the client asked for an ack (socketioxide's `AckSender` does not say).
@@ -48,8 +48,8 @@ pub fn reply<A: Adapter, T: Serialize>(socket: &Socket<A>, ack: AckSender<A>, wa
                     tracing::debug!(event, error = %err, "ack not delivered");
                 }
             } else {
-                let body = CommandFailed { event, code: e.code, message: &e.message, retry_after_ms: e.retry_after_ms };
-                if let Err(err) = socket.emit(CommandFailed::NAME, &body) {
+                let (name, body) = wire(&CommandFailed { event, code: e.code, message: &e.message, retry_after_ms: e.retry_after_ms });
+                if let Err(err) = socket.emit(name, &body) {
                     tracing::debug!(event, error = %err, "error event not delivered");
                 }
             }

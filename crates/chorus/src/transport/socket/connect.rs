@@ -16,8 +16,8 @@ use socketioxide::handler::ConnectHandler;
 use super::router;
 use super::session::Session;
 use crate::adapters::sequenced_publisher::Opening;
-use crate::adapters::wire::native::WireEvent;
 use crate::adapters::wire::native::session::SessionReady;
+use crate::adapters::wire::native::wire;
 use crate::auth::jwt::TokenRefusal;
 use crate::domain::resume::ResumeRequest;
 use crate::domain::model::Identity;
@@ -232,7 +232,9 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
         recovered: started.as_ref().is_some_and(|st| st.recovered),
         unread_notifications: unread,
     };
-    if let Err(e) = s.emit(SessionReady::NAME, &ready) {
+    // As a JSON value, so its keys go out in the order every other event's do.
+    let (name, ready) = wire(&ready);
+    if let Err(e) = s.emit(name, &ready) {
         tracing::debug!(sid = %s.id, error = %e, "session:ready not delivered");
     }
 }
