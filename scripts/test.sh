@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests (the store suite on SQLite and on
-# PostgreSQL), the end-to-end suite with the official socket.io-client, the cluster
+# Runs every test: the generated contract against the committed one, Rust unit and
+# integration tests (the store suite on SQLite and on PostgreSQL), the end-to-end suite
+# with the official socket.io-client (and the TypeScript test against the generated
+# typings, type-checked with tsc), the cluster
 # suite (three nodes behind a private Redis and a fresh PostgreSQL database), and the
 # python-socketio check. Fails on the first failing stage.
 set -euo pipefail
@@ -10,6 +12,19 @@ scripts/ensure-services.sh
 
 echo "== build" >&2
 cargo build --workspace --all-targets --locked
+
+echo "== generated contract (clients/typescript/ is what the code generates)" >&2
+contract_dir=$(mktemp -d)
+trap 'rm -rf "$contract_dir"' EXIT
+target/debug/chorus contract --out "$contract_dir" >/dev/null
+stale=0
+for f in "$contract_dir"/*; do
+  if ! diff -u "clients/typescript/$(basename "$f")" "$f"; then stale=1; fi
+done
+if [ "$stale" -ne 0 ]; then
+  echo "clients/typescript/ is stale (diff above: committed, then generated): run 'cargo run -p chorus -- contract' and commit the result" >&2
+  exit 1
+fi
 
 echo "== rust tests" >&2
 if cargo nextest --version >/dev/null 2>&1; then

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::adapters::wire::native::session::AuthExpired;
+use crate::adapters::wire::native::wire;
 use crate::ports::dirty::DirtyMarks;
 use crate::ports::publisher::{Audience, ConnectionId};
 use crate::state::App;
@@ -62,7 +64,8 @@ async fn disconnect_expired(app: &App) {
     for sid in app.expiry.due(now) {
         tracing::debug!(%sid, "token expired: disconnecting");
         let connection = ConnectionId(sid.to_string());
-        app.publisher.publish(Audience::Connection(connection.clone()), "auth:expired", serde_json::json!({})).await;
+        let (name, payload) = wire(&AuthExpired {});
+        app.publisher.publish(Audience::Connection(connection.clone()), name, payload).await;
         app.publisher.disconnect(&connection);
     }
 }

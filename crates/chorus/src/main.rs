@@ -1,5 +1,6 @@
 //! The `chorus` binary: `chorus [serve]` runs a node; `chorus token` prints a
-//! development token that the same configuration accepts.
+//! development token that the same configuration accepts; `chorus contract` writes the
+//! generated contract (TypeScript typings, AsyncAPI document).
 
 use clap::{Parser, Subcommand};
 
@@ -40,10 +41,31 @@ enum Command {
         #[arg(long, default_value_t = 86_400)]
         ttl: i64,
     },
+    /// Write the generated contract (`index.d.ts`, `asyncapi.json`) into a directory.
+    Contract {
+        /// Where to write them.
+        #[arg(long, default_value = "clients/typescript")]
+        out: std::path::PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Contract { out }) = &cli.command {
+        // Needs no configuration: the contract is the same for every one.
+        return match chorus::transport::contract::write_files(out) {
+            Ok(paths) => {
+                for path in paths {
+                    println!("{}", path.display());
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("chorus: cannot write the contract into {}: {e}", out.display());
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load(&cli.flags) {
         Ok(s) => s,
         Err(e) => {
@@ -55,6 +77,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Token { user, name, ttl } => print_token(&settings, &user, name.as_deref(), ttl),
+        Command::Contract { .. } => Ok(()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -55,7 +55,7 @@ impl Default for ContentRules {
 }
 
 /// Ack of `content:join`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Joined {
     pub content_id: String,
@@ -66,7 +66,7 @@ pub struct Joined {
 }
 
 /// Ack of `content:like`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LikeState {
     pub is_liked: bool,
@@ -74,7 +74,7 @@ pub struct LikeState {
 }
 
 /// Ack of `content:comment`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentPosted {
     pub comment: Comment,
@@ -82,7 +82,7 @@ pub struct CommentPosted {
 }
 
 /// Ack of `content:view`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ViewRecorded {
     pub views_count: i64,
@@ -90,14 +90,14 @@ pub struct ViewRecorded {
 }
 
 /// Ack of `content:share`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShareRecorded {
     pub shares_count: i64,
 }
 
 /// Ack of `comment:react`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReactionState {
     pub emoji: String,
     pub count: i64,
@@ -105,7 +105,7 @@ pub struct ReactionState {
 }
 
 /// An item with its counters (`GET /api/content/{id}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContentView {
     #[serde(flatten)]
@@ -116,7 +116,7 @@ pub struct ContentView {
 
 /// A watch-progress report as a client sends it (`content:progress`): a position
 /// (`watchTime`), or a quality change (`quality`, `buffering`) that may come without one.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressInput {
     pub content_id: String,
@@ -134,6 +134,19 @@ pub struct ProgressInput {
 pub enum Buffering {
     Now(bool),
     Seconds(f64),
+}
+
+impl schemars::JsonSchema for Buffering {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Buffering".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "whether the player is buffering now, or the seconds it spent buffering (0-86400)",
+            "type": ["boolean", "number"],
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Buffering {

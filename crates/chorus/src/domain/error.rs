@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// Error codes of PROTOCOL.md §2; both the socket ack and the REST envelope carry them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,

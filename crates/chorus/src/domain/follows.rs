@@ -24,7 +24,7 @@ const FAN_OUT_PAGE: u32 = 1000;
 pub const MAX_LIST: u32 = 200;
 
 /// A page of followers or followees.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
     pub users: Vec<UserSummary>,

@@ -26,7 +26,7 @@ use crate::ports::publisher::{Audience, Room};
 const MAX_LIVE: Duration = Duration::from_secs(8 * 3600);
 
 /// A position as a client reports it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PositionInput {
     pub room_id: String,
@@ -38,7 +38,7 @@ pub struct PositionInput {
 }
 
 /// The `location:share` ack: when the live share ends (null for a single position).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PositionShared {
     pub live_until: Option<Timestamp>,

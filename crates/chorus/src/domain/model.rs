@@ -55,7 +55,7 @@ pub struct Actor {
 }
 
 /// A user's public profile: `{id, username, avatar, verified}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UserSummary {
     pub id: UserId,
     pub username: String,
@@ -71,7 +71,7 @@ impl UserSummary {
 }
 
 /// A registered (or implicitly created) content item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContentItem {
     pub id: ContentId,
@@ -83,7 +83,7 @@ pub struct ContentItem {
 }
 
 /// The four public counters of a content item.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Counts {
     pub likes: i64,
     pub comments: i64,
@@ -92,7 +92,7 @@ pub struct Counts {
 }
 
 /// A comment or a reply, as clients see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
     pub id: CommentId,
@@ -108,7 +108,7 @@ pub struct Comment {
 }
 
 /// A row of a ranking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RankedItem {
     pub content_id: ContentId,
@@ -160,7 +160,7 @@ pub struct ProgressReport {
 }
 
 /// One page of comments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentPage {
     pub comments: Vec<Comment>,
@@ -180,7 +180,7 @@ pub enum CommentPaging {
 }
 
 /// Engagement analytics of one item, from views and watch-progress reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContentAnalytics {
     pub content_id: ContentId,

@@ -26,7 +26,7 @@ pub const MAX_PAGE: u32 = 100;
 pub const MAX_READ_IDS: usize = 500;
 
 /// A notification as clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationView {
     pub id: String,
@@ -73,14 +73,14 @@ impl NotificationView {
 }
 
 /// What a notification is about: `{kind, id}` (a content item, a chat room, a user…).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct NotificationSubject {
     pub kind: String,
     pub id: String,
 }
 
 /// An operator's message to everyone online (`system:announcement`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Announcement {
     pub id: String,
@@ -91,7 +91,7 @@ pub struct Announcement {
 }
 
 /// A page of the inbox.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxPage {
     pub notifications: Vec<NotificationView>,

@@ -25,7 +25,7 @@ pub const MAX_SUBSCRIBE: usize = 500;
 pub const MAX_WATCHED_PER_CONNECTION: usize = 2000;
 
 /// A status as others see it: `invisible` shows as `offline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShownStatus {
     Online,
@@ -48,7 +48,7 @@ impl ShownStatus {
 
 /// One user's presence as a watcher reads it: `{status, lastSeen}`, `lastSeen` null
 /// while shown online (or when never seen).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceView {
     pub status: ShownStatus,
@@ -61,14 +61,14 @@ impl PresenceView {
 }
 
 /// The `presence:set` ack: the status now set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusSet {
     pub status: PresenceStatus,
 }
 
 /// The `presence:subscribe` ack: each named user's presence, by id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceStatuses {
     pub statuses: BTreeMap<String, PresenceView>,

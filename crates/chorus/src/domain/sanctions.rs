@@ -40,7 +40,7 @@ async fn read_cache(store: &dyn SanctionStore) -> DomainResult<Cache> {
 }
 
 /// Result of a server-wide ban, unban, mute or unmute.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SanctionApplied {
     pub user_id: String,
@@ -53,7 +53,7 @@ pub struct SanctionApplied {
 }
 
 /// Result of a token revocation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokensRevoked {
     pub user_id: String,

@@ -59,7 +59,7 @@ pub trait SessionRegistry: Send + Sync {
 }
 
 /// A user's chosen presence status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceStatus {
     Online,

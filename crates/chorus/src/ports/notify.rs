@@ -10,7 +10,7 @@ use crate::domain::error::DomainResult;
 
 /// The ids a client needs to open the right screen for a notification: its `data`,
 /// stored with it and sent as a JSON object.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum NotificationData {
     /// A like of an item.
@@ -30,7 +30,7 @@ pub enum NotificationData {
 }
 
 /// Notification types of PROTOCOL.md §8.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     Like,
@@ -67,7 +67,7 @@ impl NotificationKind {
 }
 
 /// What a notification is about: `{kind: "content"|"comment"|"chat"|"user"|..., id}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Subject {
     pub kind: String,
     pub id: String,

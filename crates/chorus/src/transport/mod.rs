@@ -2,5 +2,6 @@
 //! parse, authenticate, authorize, call one service function and map its result.
 
 pub mod commands;
+pub mod contract;
 pub mod http;
 pub mod socket;

@@ -35,7 +35,7 @@ use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind
 use crate::ports::publisher::{Audience, ConnectionId, Room};
 
 /// Whom `call:invite` calls.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteInput {
     pub to_user_id: Option<String>,
@@ -44,14 +44,14 @@ pub struct InviteInput {
 }
 
 /// Ack of `call:invite`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallPlaced {
     pub call_id: String,
 }
 
 /// Ack of `call:accept`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallJoined {
     pub call_id: String,

@@ -9,7 +9,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::ConnectionId;
 
 /// What the call carries (Chorus relays signalling only, never media).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Media {
     Audio,
@@ -34,7 +34,7 @@ impl Media {
 }
 
 /// The `reason` of `call:ended`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// Another device of the same user accepted.

@@ -9,7 +9,7 @@ use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 
 /// The three kinds of room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RoomKind {
     /// Exactly two members; one room per pair, created on first use.
@@ -42,7 +42,7 @@ impl RoomKind {
 }
 
 /// What a message carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
@@ -70,7 +70,7 @@ impl MessageKind {
 }
 
 /// A point on Earth in degrees (WGS 84).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Location {
     pub lat: f64,
     pub lng: f64,
@@ -78,7 +78,7 @@ pub struct Location {
 
 /// A chat message as clients see it. A deleted message keeps its place (id, sender,
 /// time) and loses its text, location and reactions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessage {
     pub id: String,
@@ -102,7 +102,7 @@ pub struct ChatMessage {
 
 /// A room as one member sees it: `{id, kind, title, memberIds, createdAt, lastMessage,
 /// unreadCount}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatRoom {
     pub id: String,
@@ -117,7 +117,7 @@ pub struct ChatRoom {
 }
 
 /// What `chat:send` asks for, as the client sent it (validated by the service).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendInput {
     pub room_id: String,
@@ -130,7 +130,7 @@ pub struct SendInput {
 }
 
 /// What `POST /api/chat/rooms` asks for.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomRequest {
     /// A direct room with this user (create-or-get).
@@ -151,7 +151,7 @@ pub struct RoomCreated {
 }
 
 /// Ack of `chat:send`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Sent {
     pub message: ChatMessage,
     /// True when `(sender, clientMsgId)` was already stored: `message` is the stored one
@@ -160,7 +160,7 @@ pub struct Sent {
 }
 
 /// Ack of `chat:join`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinedRoom {
     pub room: ChatRoom,
@@ -169,7 +169,7 @@ pub struct JoinedRoom {
 }
 
 /// Ack of `chat:history` and `GET /api/chat/rooms/{id}/messages`: newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePage {
     pub messages: Vec<ChatMessage>,
@@ -179,7 +179,7 @@ pub struct MessagePage {
 }
 
 /// Ack of `chat:read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadState {
     pub unread_count: i64,

@@ -9,7 +9,7 @@ use crate::domain::time::Timestamp;
 use crate::ports::collab_store::DocRecord;
 
 /// What a user may do in a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocRole {
     /// Created the document; edits and manages editors and viewers.
@@ -57,7 +57,7 @@ impl DocRole {
 }
 
 /// A document as its members see it over REST (`POST /api/docs`, `GET /api/docs/{id}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocView {
     pub id: String,
@@ -87,7 +87,7 @@ impl DocView {
 }
 
 /// Ack of `collab:join`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinedDoc {
     pub doc_id: String,

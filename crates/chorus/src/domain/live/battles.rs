@@ -23,7 +23,7 @@ use crate::ports::live_store::{BoostOrder, BoostOutcome, NewBattle};
 use crate::ports::publisher::{Audience, Room};
 
 /// Ack of `battle:boost`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Boosted {
     pub balance: i64,

@@ -31,7 +31,7 @@ pub fn viewer_key(stream_id: &str) -> String {
 }
 
 /// One `metrics:update`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Metrics {
     pub stream_id: String,

@@ -14,7 +14,7 @@ use crate::domain::text::valid_id;
 const MAX_ITEM_COINS: i64 = 1_000_000;
 
 /// An item as a catalog file spells it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileItem {
     id: String,
@@ -26,7 +26,7 @@ struct FileItem {
 }
 
 /// A catalog file: `{"gifts": [...]}` (JSON or TOML `[[gifts]]`), or a bare JSON array.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum FileCatalog {
     Wrapped { gifts: Vec<FileItem> },

@@ -21,7 +21,7 @@ use crate::ports::live_store::{GiftApplied, GiftOrder, GiftOutcome};
 use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Subject};
 
 /// Ack of `gift:send`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GiftSent {
     /// The sender's balance after paying.

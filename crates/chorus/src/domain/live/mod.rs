@@ -128,7 +128,7 @@ pub(crate) fn ended() -> DomainError {
 }
 
 /// The gift catalog as clients get it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GiftList<'a> {
     pub gifts: &'a [CatalogItem],
 }

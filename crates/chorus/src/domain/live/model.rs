@@ -10,7 +10,7 @@ use crate::domain::time::Timestamp;
 
 /// Where a stream is in its life. A new stream is `idle` until its owner goes live;
 /// `ended` is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamStatus {
     Idle,
@@ -41,7 +41,7 @@ impl StreamStatus {
 }
 
 /// A stream as stored, and as clients see it (internal fields are not serialized).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stream {
     pub id: String,
@@ -66,7 +66,7 @@ pub struct Stream {
 }
 
 /// A stream chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamMessage {
     pub id: String,
@@ -77,7 +77,7 @@ pub struct StreamMessage {
 }
 
 /// What a catalog item is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// Sent to a stream with `gift:send`.
@@ -88,7 +88,7 @@ pub enum ItemKind {
 }
 
 /// One entry of the gift catalog: `{id, name, coins}`, boosts with `kind` and `points`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CatalogItem {
     pub id: String,
     pub name: String,
@@ -100,7 +100,7 @@ pub struct CatalogItem {
 }
 
 /// What moved coins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TxKind {
     /// The app backend added coins to a wallet.
@@ -131,7 +131,7 @@ impl TxKind {
 }
 
 /// A row of the coin ledger, as clients see it (`transaction` in acks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
     pub id: String,
@@ -157,14 +157,14 @@ pub struct Transaction {
 }
 
 /// A wallet: spendable coins and the coins earned from gifts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 pub struct WalletState {
     pub balance: i64,
     pub earnings: i64,
 }
 
 /// Where a battle is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BattleStatus {
     /// Invited, waiting for the opponent.
@@ -204,7 +204,7 @@ impl BattleStatus {
 }
 
 /// One side of a battle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleSide {
     pub stream_id: String,
@@ -265,8 +265,9 @@ impl Battle {
 
 /// The wire shape of a battle: both sides, their scores by stream id, and the winner
 /// once it ended.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Battle")]
 struct BattleWire<'a> {
     id: &'a str,
     status: BattleStatus,
@@ -281,6 +282,16 @@ struct BattleWire<'a> {
     ended_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     winner: Option<String>,
+}
+
+impl schemars::JsonSchema for Battle {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        BattleWire::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        BattleWire::json_schema(generator)
+    }
 }
 
 impl Serialize for Battle {
@@ -304,7 +315,7 @@ impl Serialize for Battle {
 }
 
 /// The top gifter of a stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Throne {
     pub user: UserSummary,
     pub coins: i64,

@@ -17,7 +17,7 @@ use crate::ports::live_store::{NewSanction, SanctionKind};
 use crate::ports::publisher::{Audience, Room};
 
 /// What a moderator does to a viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SanctionAction {
     Mute,
@@ -59,7 +59,7 @@ pub enum Moderator<'a> {
 }
 
 /// What a sanction request changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SanctionApplied {
     pub stream_id: String,

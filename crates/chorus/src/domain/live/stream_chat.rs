@@ -24,7 +24,7 @@ use crate::ports::live_store::{NewStreamMessage, NewStrike};
 use crate::ports::publisher::{Audience, Room};
 
 /// Ack of `stream:chat`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChatPosted {
     pub message: StreamMessage,
 }

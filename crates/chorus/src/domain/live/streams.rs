@@ -19,7 +19,7 @@ use crate::ports::live_store::NewStream;
 use crate::ports::publisher::{ConnectionId, Room};
 
 /// Ack of `stream:join`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamJoined {
     pub stream: Stream,
@@ -32,7 +32,7 @@ pub struct StreamJoined {
 }
 
 /// A stream with its live figures (`GET /api/streams/{id}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamView {
     pub stream: Stream,
@@ -42,7 +42,7 @@ pub struct StreamView {
 }
 
 /// A row of the live stream list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListedStream {
     #[serde(flatten)]
@@ -51,7 +51,7 @@ pub struct ListedStream {
 }
 
 /// Ack of `stream:like`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct Likes {
     pub likes: i64,
 }

@@ -34,7 +34,7 @@ pub fn after_gift(holder: Option<&(String, i64)>, sender: &str, sender_total: i6
 }
 
 /// A viewer's standing with a creator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OgStanding {
     /// `None` below the first tier.
     pub tier: Option<String>,

@@ -16,7 +16,7 @@ use crate::ports::live_store::{CreditOrder, CreditOutcome};
 use crate::ports::publisher::{Audience, Room};
 
 /// Answer of a credit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Credited {
     /// The balance right after this credit.

@@ -17,7 +17,7 @@ use self::rules::{AllCaps, Blocklist, LinkPolicy, Prepared, RepeatedCharacters, 
 use crate::config::Settings;
 
 /// Where a text is posted (the webhook and the logs are told).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     StreamChat,
@@ -36,7 +36,7 @@ impl Surface {
 }
 
 /// How bad a blocked text is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,

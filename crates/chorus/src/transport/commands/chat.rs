@@ -2,41 +2,45 @@
 
 use serde::Deserialize;
 
+use super::acks::{ChatMessageAck, Done};
+use crate::domain::chat::model::{JoinedRoom, MessagePage, ReadState, Sent};
+use crate::domain::content::ReactionState;
+
 use crate::domain::chat::model::SendInput;
 
 command_table! {
     /// A command of chat rooms.
-    pub enum ChatCommand, kind ChatKind {
+    pub enum ChatCommand, kind ChatKind, reply ChatReply {
         /// Enter a room one is a member of.
-        "chat:join" => Join(RoomRef) [Joins, joins_room],
+        "chat:join" => Join(RoomRef) -> JoinedRoom [Joins, joins_room],
         /// Leave a room's live channel.
-        "chat:leave" => Leave(RoomRef) [Commands],
+        "chat:leave" => Leave(RoomRef) -> Done [Commands],
         /// Send a message (text or a location).
-        "chat:send" => Send(SendInput) [Chat, posts_text],
+        "chat:send" => Send(SendInput) -> Sent [Chat, posts_text],
         /// A page of a room's messages.
-        "chat:history" => History(History) [Commands],
+        "chat:history" => History(History) -> MessagePage [Commands],
         /// Say one is typing.
-        "chat:typing" => Typing(Typing) [Typing],
+        "chat:typing" => Typing(Typing) -> Done [Typing],
         /// Mark a room read up to a message.
-        "chat:read" => Read(Read) [Commands],
+        "chat:read" => Read(Read) -> ReadState [Commands],
         /// React to a message.
-        "chat:react" => React(React) [Likes],
+        "chat:react" => React(React) -> ReactionState [Likes],
         /// Edit one's message.
-        "chat:edit" => Edit(Edit) [Comments, posts_text],
+        "chat:edit" => Edit(Edit) -> ChatMessageAck [Comments, posts_text],
         /// Delete a message.
-        "chat:delete" => Delete(MessageRef) [Comments],
+        "chat:delete" => Delete(MessageRef) -> Done [Comments],
     }
 }
 
 /// A chat room.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomRef {
     pub room_id: String,
 }
 
 /// `chat:history`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct History {
     pub room_id: String,
@@ -46,15 +50,16 @@ pub struct History {
 }
 
 /// `chat:typing`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TypingInRoom")]
 pub struct Typing {
     pub room_id: String,
     pub typing: bool,
 }
 
 /// `chat:read`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Read {
     pub room_id: String,
@@ -62,8 +67,9 @@ pub struct Read {
 }
 
 /// `chat:react`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "ReactToMessage")]
 pub struct React {
     pub message_id: String,
     pub emoji: String,
@@ -71,7 +77,7 @@ pub struct React {
 }
 
 /// `chat:edit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Edit {
     pub message_id: String,
@@ -79,7 +85,7 @@ pub struct Edit {
 }
 
 /// A chat message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageRef {
     pub message_id: String,

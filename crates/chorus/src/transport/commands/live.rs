@@ -4,55 +4,63 @@
 
 use serde::Deserialize;
 
+use super::acks::{BattleAck, Done, GiftCatalog, StreamAck};
+use crate::domain::live::battles::Boosted;
+use crate::domain::live::gifts::GiftSent;
+use crate::domain::live::model::WalletState;
+use crate::domain::live::sanctions::SanctionApplied;
+use crate::domain::live::stream_chat::ChatPosted;
+use crate::domain::live::streams::{Likes, StreamJoined};
+
 use super::payload::NoArguments;
 
 command_table! {
     /// A command of live streams, gifts, battles or the wallet.
-    pub enum LiveCommand, kind LiveKind {
+    pub enum LiveCommand, kind LiveKind, reply LiveReply {
         /// Watch a stream.
-        "stream:join" => Join(StreamRef) [Joins, joins_room, guests],
+        "stream:join" => Join(StreamRef) -> StreamJoined [Joins, joins_room, guests],
         /// Stop watching a stream.
-        "stream:leave" => Leave(StreamRef) [Commands, guests],
+        "stream:leave" => Leave(StreamRef) -> Done [Commands, guests],
         /// Set a stream's status.
-        "stream:status" => SetStatus(SetStatus) [Commands],
+        "stream:status" => SetStatus(SetStatus) -> StreamAck [Commands],
         /// Post to a stream's chat.
-        "stream:chat" => Chat(Chat) [Chat, posts_text],
+        "stream:chat" => Chat(Chat) -> ChatPosted [Chat, posts_text],
         /// Delete a message of a stream's chat.
-        "stream:chat_delete" => DeleteChat(ChatDelete) [Commands],
+        "stream:chat_delete" => DeleteChat(ChatDelete) -> Done [Commands],
         /// Send likes to a stream.
-        "stream:like" => Like(Like) [Likes],
+        "stream:like" => Like(Like) -> Likes [Likes],
         /// Slow a stream's chat down.
-        "stream:slow_mode" => SlowMode(SlowMode) [Commands],
+        "stream:slow_mode" => SlowMode(SlowMode) -> StreamAck [Commands],
         /// Mute or ban a viewer of a stream, or lift it.
-        "stream:moderate" => Moderate(Moderate) [Commands],
+        "stream:moderate" => Moderate(Moderate) -> SanctionApplied [Commands],
         /// Send a gift.
-        "gift:send" => SendGift(SendGift) [Commands],
+        "gift:send" => SendGift(SendGift) -> GiftSent [Commands],
         /// The gift catalog.
-        "gift:catalog" => GiftCatalog(NoArguments) [Commands],
+        "gift:catalog" => GiftCatalog(NoArguments) -> GiftCatalog [Commands],
         /// One's wallet balance.
-        "wallet:balance" => WalletBalance(NoArguments) [Commands],
+        "wallet:balance" => WalletBalance(NoArguments) -> WalletState [Commands],
         /// Challenge another stream to a battle.
-        "battle:start" => StartBattle(StartBattle) [Commands],
+        "battle:start" => StartBattle(StartBattle) -> BattleAck [Commands],
         /// Accept a battle.
-        "battle:accept" => AcceptBattle(BattleRef) [Commands],
+        "battle:accept" => AcceptBattle(BattleRef) -> BattleAck [Commands],
         /// Decline a battle.
-        "battle:decline" => DeclineBattle(BattleRef) [Commands],
+        "battle:decline" => DeclineBattle(BattleRef) -> BattleAck [Commands],
         /// A battle's state.
-        "battle:get" => GetBattle(BattleRef) [Commands],
+        "battle:get" => GetBattle(BattleRef) -> BattleAck [Commands],
         /// Boost a side of a battle.
-        "battle:boost" => Boost(Boost) [Commands],
+        "battle:boost" => Boost(Boost) -> Boosted [Commands],
     }
 }
 
 /// A stream.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamRef {
     pub stream_id: String,
 }
 
 /// `stream:status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SetStatus {
     pub stream_id: String,
@@ -60,7 +68,7 @@ pub struct SetStatus {
 }
 
 /// `stream:chat`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Chat {
     pub stream_id: String,
@@ -68,7 +76,7 @@ pub struct Chat {
 }
 
 /// `stream:chat_delete`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatDelete {
     pub stream_id: String,
@@ -76,15 +84,16 @@ pub struct ChatDelete {
 }
 
 /// `stream:like`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "LikeStream")]
 pub struct Like {
     pub stream_id: String,
     pub count: Option<i64>,
 }
 
 /// `stream:slow_mode`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SlowMode {
     pub stream_id: String,
@@ -92,7 +101,7 @@ pub struct SlowMode {
 }
 
 /// `stream:moderate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Moderate {
     pub stream_id: String,
@@ -103,7 +112,7 @@ pub struct Moderate {
 }
 
 /// `gift:send`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendGift {
     pub stream_id: String,
@@ -114,7 +123,7 @@ pub struct SendGift {
 }
 
 /// `battle:start`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StartBattle {
     pub stream_id: String,
@@ -123,14 +132,14 @@ pub struct StartBattle {
 }
 
 /// A battle.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleRef {
     pub battle_id: String,
 }
 
 /// `battle:boost`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Boost {
     pub battle_id: String,

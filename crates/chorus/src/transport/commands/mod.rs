@@ -11,12 +11,16 @@
 //!
 //! ```text
 //! /// `chat:join`: enter a room (the doc comment of the variant).
-//! "chat:join" => Join(RoomRef) [Joins, joins_room],
+//! "chat:join" => Join(RoomRef) -> JoinedRoom [Joins, joins_room],
 //! ```
 //!
-//! that is: event name `=>` variant `(` payload type `)` `[` rate-limit class (a
-//! `LimitClass` variant) then the flags that hold: `posts_text`, `guests`,
-//! `joins_room` `]`.
+//! that is: event name `=>` variant `(` payload type `)` `->` the type of its ack's
+//! `data` `[` rate-limit class (a `LimitClass` variant) then the flags that hold:
+//! `posts_text`, `guests`, `joins_room` `]`. The executor answers with the area's reply
+//! enum, whose variant for the command holds that ack type, so what the table says is
+//! what goes out; the payload and ack types derive `JsonSchema`, and the generated
+//! contract (`transport/contract`: `/asyncapi.json`, the TypeScript typings) reads
+//! both from the table, with the variant's doc comment as the command's summary.
 
 /// Generates an area's command enum and its kind (the command named, without its
 /// payload) from one table: the event names, their variants and payload shapes, and
@@ -24,17 +28,36 @@
 macro_rules! command_table {
     (
         $(#[$doc:meta])*
-        pub enum $Command:ident, kind $Kind:ident {
+        pub enum $Command:ident, kind $Kind:ident, reply $Reply:ident {
             $(
-                $(#[$variant_doc:meta])*
-                $event:literal => $Variant:ident($Payload:ty) [$limit:ident $(, $flag:ident)*],
+                $(#[doc = $variant_doc:literal])*
+                $event:literal => $Variant:ident($Payload:ty) -> $Ack:ty [$limit:ident $(, $flag:ident)*],
             )+
         }
     ) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub enum $Command {
-            $( $(#[$variant_doc])* $Variant($Payload), )+
+            $( $(#[doc = $variant_doc])* $Variant($Payload), )+
+        }
+
+        #[doc = concat!("The `data` of a successful ack to a `", stringify!($Command), "`: one variant per command, holding its table's ack type.")]
+        // A reply lives for one ack and is serialized once: boxing its larger results
+        // would add an allocation to every ack to save stack bytes.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(::serde::Serialize)]
+        #[serde(untagged)]
+        pub enum $Reply {
+            $( #[doc = concat!("The ack of `", $event, "`.")] $Variant($Ack), )+
+        }
+
+        impl $Reply {
+            /// The command this answers.
+            pub const fn kind(&self) -> $Kind {
+                match self {
+                    $( Self::$Variant(_) => $Kind::$Variant, )+
+                }
+            }
         }
 
         #[doc = concat!("Which `", stringify!($Command), "` an event names, known before its payload is decoded.")]
@@ -46,6 +69,31 @@ macro_rules! command_table {
         impl $Kind {
             /// The area's event names, in table order.
             pub const NAMES: &'static [&'static str] = &[$($event),+];
+
+            /// The area's commands, in table order.
+            pub const ALL: &'static [Self] = &[$(Self::$Variant),+];
+
+            /// What the command does: its row's doc comment.
+            pub fn summary(self) -> String {
+                let lines: &[&str] = match self {
+                    $( Self::$Variant => &[$($variant_doc),*], )+
+                };
+                lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ")
+            }
+
+            /// The JSON Schema of the command's payload.
+            pub fn payload_schema(self, generator: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                match self {
+                    $( Self::$Variant => generator.subschema_for::<$Payload>(), )+
+                }
+            }
+
+            /// The JSON Schema of the `data` of the command's successful ack.
+            pub fn ack_schema(self, generator: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                match self {
+                    $( Self::$Variant => generator.subschema_for::<$Ack>(), )+
+                }
+            }
 
             /// The command `event` names, if it is one of the area's.
             pub fn of(event: &str) -> Option<Self> {
@@ -93,11 +141,27 @@ macro_rules! command_table {
 
 /// Generates `Command` and `CommandKind`, one variant per area, from the list of areas.
 macro_rules! areas {
-    ($( $(#[$doc:meta])* $Area:ident($Command:ident, $Kind:ident), )+) => {
+    ($( $(#[$doc:meta])* $Area:ident($Command:ident, $Kind:ident, $Reply:ident), )+) => {
         /// A client command, decoded: one variant per area, wrapping that area's command.
         #[derive(Debug)]
         pub enum Command {
             $( $(#[$doc])* $Area($Command), )+
+        }
+
+        /// The `data` of a successful ack: one variant per area, wrapping that area's reply.
+        #[derive(::serde::Serialize)]
+        #[serde(untagged)]
+        pub enum Reply {
+            $( $(#[$doc])* $Area($Reply), )+
+        }
+
+        impl Reply {
+            /// The command this answers.
+            pub const fn kind(&self) -> CommandKind {
+                match self {
+                    $( Self::$Area(reply) => CommandKind::$Area(reply.kind()), )+
+                }
+            }
         }
 
         /// Which command an event names, known before its payload is decoded.
@@ -135,6 +199,32 @@ macro_rules! areas {
                     $( Self::$Area(kind) => kind.parse(payload).map(Command::$Area), )+
                 }
             }
+
+            /// What the command does: its row's doc comment.
+            pub fn summary(self) -> String {
+                match self {
+                    $( Self::$Area(kind) => kind.summary(), )+
+                }
+            }
+
+            /// The JSON Schema of the command's payload.
+            pub fn payload_schema(self, generator: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                match self {
+                    $( Self::$Area(kind) => kind.payload_schema(generator), )+
+                }
+            }
+
+            /// The JSON Schema of the `data` of the command's successful ack.
+            pub fn ack_schema(self, generator: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+                match self {
+                    $( Self::$Area(kind) => kind.ack_schema(generator), )+
+                }
+            }
+        }
+
+        /// Every command, area by area, in table order.
+        pub fn all() -> impl Iterator<Item = CommandKind> {
+            std::iter::empty()$( .chain($Kind::ALL.iter().map(|kind| CommandKind::$Area(*kind))) )+
         }
 
         impl Command {
@@ -153,6 +243,7 @@ macro_rules! areas {
     };
 }
 
+pub mod acks;
 pub mod calls;
 pub mod chat;
 pub mod collab;
@@ -165,31 +256,31 @@ pub mod social;
 
 use serde_json::Value;
 
-use self::calls::{CallCommand, CallKind};
-use self::chat::{ChatCommand, ChatKind};
-use self::collab::{CollabCommand, CollabKind};
-use self::content::{ContentCommand, ContentKind};
-use self::live::{LiveCommand, LiveKind};
+use self::calls::{CallCommand, CallKind, CallReply};
+use self::chat::{ChatCommand, ChatKind, ChatReply};
+use self::collab::{CollabCommand, CollabKind, CollabReply};
+use self::content::{ContentCommand, ContentKind, ContentReply};
+use self::live::{LiveCommand, LiveKind, LiveReply};
 pub use self::policy::Policy;
-use self::session::{SessionCommand, SessionKind};
-use self::social::{SocialCommand, SocialKind};
+use self::session::{SessionCommand, SessionKind, SessionReply};
+use self::social::{SocialCommand, SocialKind, SocialReply};
 use crate::domain::error::{DomainError, DomainResult};
 
 areas! {
     /// Content rooms, comments and rankings.
-    Content(ContentCommand, ContentKind),
+    Content(ContentCommand, ContentKind, ContentReply),
     /// The socket's own session (`auth:refresh`).
-    Session(SessionCommand, SessionKind),
+    Session(SessionCommand, SessionKind, SessionReply),
     /// Notifications, feeds, presence and live location.
-    Social(SocialCommand, SocialKind),
+    Social(SocialCommand, SocialKind, SocialReply),
     /// Chat rooms.
-    Chat(ChatCommand, ChatKind),
+    Chat(ChatCommand, ChatKind, ChatReply),
     /// Live streams, gifts, battles and the wallet.
-    Live(LiveCommand, LiveKind),
+    Live(LiveCommand, LiveKind, LiveReply),
     /// Collaborative documents.
-    Collab(CollabCommand, CollabKind),
+    Collab(CollabCommand, CollabKind, CollabReply),
     /// Call signalling.
-    Calls(CallCommand, CallKind),
+    Calls(CallCommand, CallKind, CallReply),
 }
 
 impl Command {

@@ -29,5 +29,5 @@ pub fn invalid_payload(what: &str, cause: &dyn std::fmt::Display) -> DomainError
 }
 
 /// The payload of commands that take no arguments: any JSON object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub struct NoArguments {}

@@ -3,37 +3,42 @@
 
 use serde::Deserialize;
 
+use super::acks::{Done, FollowersNotified, UnreadCount};
+use crate::domain::location::PositionShared;
+use crate::domain::notifications::InboxPage;
+use crate::domain::presence::{PresenceStatuses, StatusSet};
+
 use super::payload::NoArguments;
 use crate::domain::location::PositionInput;
 
 command_table! {
     /// A command of notifications, feeds, presence or live location.
-    pub enum SocialCommand, kind SocialKind {
+    pub enum SocialCommand, kind SocialKind, reply SocialReply {
         /// A page of one's notifications.
-        "notifications:list" => ListNotifications(ListNotifications) [Commands],
+        "notifications:list" => ListNotifications(ListNotifications) -> InboxPage [Commands],
         /// Mark notifications read.
-        "notifications:read" => ReadNotifications(ReadNotifications) [Commands],
+        "notifications:read" => ReadNotifications(ReadNotifications) -> UnreadCount [Commands],
         /// Receive the feed of the users one follows.
-        "feed:subscribe" => SubscribeFeed(NoArguments) [Joins, joins_room],
+        "feed:subscribe" => SubscribeFeed(NoArguments) -> Done [Joins, joins_room],
         /// Stop receiving the feed.
-        "feed:unsubscribe" => UnsubscribeFeed(NoArguments) [Commands],
+        "feed:unsubscribe" => UnsubscribeFeed(NoArguments) -> Done [Commands],
         /// Announce one's new content to one's followers.
-        "feed:new_content" => NewContent(NewContent) [Commands],
+        "feed:new_content" => NewContent(NewContent) -> FollowersNotified [Commands],
         /// Set one's presence status.
-        "presence:set" => SetPresence(SetPresence) [Presence],
+        "presence:set" => SetPresence(SetPresence) -> StatusSet [Presence],
         /// Watch the presence of users.
-        "presence:subscribe" => SubscribePresence(PresenceTargets) [Joins, joins_room],
+        "presence:subscribe" => SubscribePresence(PresenceTargets) -> PresenceStatuses [Joins, joins_room],
         /// Stop watching the presence of users.
-        "presence:unsubscribe" => UnsubscribePresence(PresenceTargets) [Presence],
+        "presence:unsubscribe" => UnsubscribePresence(PresenceTargets) -> Done [Presence],
         /// Share one's position with a chat room.
-        "location:share" => ShareLocation(PositionInput) [Chat],
+        "location:share" => ShareLocation(PositionInput) -> PositionShared [Chat],
         /// Stop sharing one's position.
-        "location:stop" => StopLocation(StopSharing) [Commands],
+        "location:stop" => StopLocation(StopSharing) -> Done [Commands],
     }
 }
 
 /// `notifications:list`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListNotifications {
     /// The cursor: notifications older than this one.
@@ -44,7 +49,7 @@ pub struct ListNotifications {
 }
 
 /// `notifications:read`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ReadNotifications {
     pub ids: Option<Vec<String>>,
     /// Every notification, whatever `ids` says.
@@ -53,7 +58,7 @@ pub struct ReadNotifications {
 }
 
 /// `feed:new_content`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewContent {
     pub content_id: String,
@@ -62,20 +67,20 @@ pub struct NewContent {
 }
 
 /// `location:stop`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StopSharing {
     pub room_id: String,
 }
 
 /// `presence:set`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SetPresence {
     pub status: String,
 }
 
 /// `presence:subscribe` and `presence:unsubscribe`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceTargets {
     pub user_ids: Vec<String>,

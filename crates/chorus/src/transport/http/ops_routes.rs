@@ -1,5 +1,7 @@
-//! Operations: liveness, readiness, Prometheus metrics and the OpenAPI document.
+//! Operations: liveness, readiness, Prometheus metrics, the OpenAPI document of the
+//! HTTP routes and the AsyncAPI document of the Socket.IO protocol.
 
+use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
@@ -16,6 +18,7 @@ pub fn routes() -> Router<App> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
+        .route("/asyncapi.json", get(asyncapi))
 }
 
 async fn healthz(State(app): State<App>) -> impl IntoResponse {
@@ -43,4 +46,12 @@ async fn metrics_text() -> impl IntoResponse {
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json"))
+}
+
+/// The AsyncAPI 3.0 document, generated once from the command and event tables.
+static ASYNCAPI: LazyLock<String> =
+    LazyLock::new(|| crate::transport::contract::asyncapi_text(&crate::transport::contract::Contract::build()));
+
+async fn asyncapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], ASYNCAPI.as_str())
 }

@@ -10,6 +10,8 @@ use socketioxide::extract::AckSender;
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
+use crate::adapters::wire::native::session::{AckError, CommandFailed};
+use crate::adapters::wire::native::wire;
 use crate::domain::error::{DomainError, DomainResult};
 
 /// Whether the client asked for an ack (socketioxide's `AckSender` does not say).
@@ -22,22 +24,17 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
     }
 }
 
-/// The `data` of a successful ack: a command's result as JSON.
-pub fn ack_data<T: Serialize>(result: DomainResult<T>) -> DomainResult<Value> {
-    serde_json::to_value(result?).map_err(|e| DomainError::internal(&e))
-}
-
 /// The ack body for an error.
 pub fn error_body(e: &DomainError) -> Value {
-    let mut error = json!({ "code": e.code.as_str(), "message": e.message });
-    if let (Some(ms), Some(obj)) = (e.retry_after_ms, error.as_object_mut()) {
-        obj.insert("retryAfterMs".into(), json!(ms));
-    }
+    let error = AckError { code: e.code, message: &e.message, retry_after_ms: e.retry_after_ms };
     json!({ "ok": false, "error": error })
 }
 
 /// Answers a command: the ack when one was asked for, else `error` on failure.
 pub fn reply<A: Adapter, T: Serialize>(socket: &Socket<A>, ack: AckSender<A>, wanted: bool, event: &str, result: DomainResult<T>) {
+    // Serialized here, once, so that a result that cannot be written is an `internal`
+    // error rather than a panic inside `json!`.
+    let result = result.and_then(|data| serde_json::to_value(data).map_err(|e| DomainError::internal(&e)));
     match result {
         Ok(data) => {
             if wanted
@@ -51,11 +48,8 @@ pub fn reply<A: Adapter, T: Serialize>(socket: &Socket<A>, ack: AckSender<A>, wa
                     tracing::debug!(event, error = %err, "ack not delivered");
                 }
             } else {
-                let mut body = json!({ "event": event, "code": e.code.as_str(), "message": e.message });
-                if let (Some(ms), Some(obj)) = (e.retry_after_ms, body.as_object_mut()) {
-                    obj.insert("retryAfterMs".into(), json!(ms));
-                }
-                if let Err(err) = socket.emit("error", &body) {
+                let (name, body) = wire(&CommandFailed { event, code: e.code, message: &e.message, retry_after_ms: e.retry_after_ms });
+                if let Err(err) = socket.emit(name, &body) {
                     tracing::debug!(event, error = %err, "error event not delivered");
                 }
             }

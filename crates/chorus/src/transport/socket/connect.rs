@@ -16,6 +16,8 @@ use socketioxide::handler::ConnectHandler;
 use super::router;
 use super::session::Session;
 use crate::adapters::sequenced_publisher::Opening;
+use crate::adapters::wire::native::session::SessionReady;
+use crate::adapters::wire::native::wire;
 use crate::auth::jwt::TokenRefusal;
 use crate::domain::resume::ResumeRequest;
 use crate::domain::model::Identity;
@@ -221,15 +223,18 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
             0
         })
     };
-    let ready = json!({
-        "userId": who.user_id,
-        "sid": s.id.to_string(),
-        "serverTime": Timestamp::now(),
-        "sessionId": started.as_ref().map(|st| st.session_id.as_str()),
-        "recovered": started.as_ref().is_some_and(|st| st.recovered),
-        "unreadNotifications": unread,
-    });
-    if let Err(e) = s.emit("session:ready", &ready) {
+    let sid = s.id.to_string();
+    let ready = SessionReady {
+        user_id: &who.user_id,
+        sid: &sid,
+        server_time: Timestamp::now(),
+        session_id: started.as_ref().map(|st| st.session_id.as_str()),
+        recovered: started.as_ref().is_some_and(|st| st.recovered),
+        unread_notifications: unread,
+    };
+    // As a JSON value, so its keys go out in the order every other event's do.
+    let (name, ready) = wire(&ready);
+    if let Err(e) = s.emit(name, &ready) {
         tracing::debug!(sid = %s.id, error = %e, "session:ready not delivered");
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::ConnectionId;
 use crate::state::App;
 use crate::transport::commands::payload::invalid_payload;
-use crate::transport::commands::{Command, CommandKind, Policy, unknown_event};
+use crate::transport::commands::{Command, CommandKind, Policy, Reply, unknown_event};
 
 /// Installs the command router and the disconnect handler on a new socket.
 pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
@@ -52,7 +52,7 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
 }
 
 /// The checks of a command's policy, in this order, then its parsing and execution.
-async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Value, DomainError> {
+async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Reply, DomainError> {
     let actor = Actor { identity: session.identity(), connection: Some(ConnectionId(s.id.to_string())) };
     let kind = CommandKind::of(event);
     let policy = kind.map_or(Policy::UNKNOWN, CommandKind::policy);
@@ -81,20 +81,22 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
         app.sanctions.ensure_may_post(&actor.identity.user_id)?;
     }
     metrics::counter!("chorus_commands_total").increment(1);
-    let command = kind.ok_or_else(|| unknown_event(event))?.parse(data)?;
-    execute(app, s, session, &actor, command).await
+    let kind = kind.ok_or_else(|| unknown_event(event))?;
+    let reply = execute(app, s, session, &actor, kind.parse(data)?).await?;
+    debug_assert_eq!(reply.kind(), kind, "an executor answered another command's ack");
+    Ok(reply)
 }
 
 /// Hands a parsed command to its area's executor.
-async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, command: Command) -> DomainResult<Value> {
+async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, command: Command) -> DomainResult<Reply> {
     match command {
-        Command::Content(c) => content_commands::execute(app, actor, c).await,
-        Command::Session(c) => session_commands::execute(app, s, session, c),
-        Command::Social(c) => social_commands::execute(app, actor, c).await,
-        Command::Chat(c) => chat_commands::execute(app, actor, c).await,
-        Command::Live(c) => live_commands::execute(app, actor, c).await,
-        Command::Collab(c) => collab_commands::execute(app, actor, c).await,
-        Command::Calls(c) => call_commands::execute(app, actor, c).await,
+        Command::Content(c) => content_commands::execute(app, actor, c).await.map(Reply::Content),
+        Command::Session(c) => session_commands::execute(app, s, session, c).map(Reply::Session),
+        Command::Social(c) => social_commands::execute(app, actor, c).await.map(Reply::Social),
+        Command::Chat(c) => chat_commands::execute(app, actor, c).await.map(Reply::Chat),
+        Command::Live(c) => live_commands::execute(app, actor, c).await.map(Reply::Live),
+        Command::Collab(c) => collab_commands::execute(app, actor, c).await.map(Reply::Collab),
+        Command::Calls(c) => call_commands::execute(app, actor, c).await.map(Reply::Calls),
     }
 }
 

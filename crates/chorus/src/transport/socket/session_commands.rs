@@ -1,24 +1,24 @@
 //! Runs the commands of a socket's own session: `auth:refresh` replaces the identity
 //! and moves the token deadline.
 
-use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use super::session::Session;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::state::App;
-use crate::transport::commands::session::SessionCommand;
+use crate::transport::commands::acks::Refreshed;
+use crate::transport::commands::session::{SessionCommand, SessionReply};
 
 /// Runs `command` on the socket `s` and its session.
-pub fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, command: SessionCommand) -> DomainResult<Value> {
+pub fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, command: SessionCommand) -> DomainResult<SessionReply> {
     match command {
-        SessionCommand::Refresh(p) => refresh(app, s, session, &p.token),
+        SessionCommand::Refresh(p) => refresh(app, s, session, &p.token).map(SessionReply::Refresh),
     }
 }
 
 /// `auth:refresh`: a newer token for the same user moves the socket's deadline.
-fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &str) -> DomainResult<Value> {
+fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &str) -> DomainResult<Refreshed> {
     let current = session.identity();
     let fresh = app
         .verifier
@@ -33,5 +33,5 @@ fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &s
     let expires_at = fresh.expires_at;
     session.replace_identity(fresh);
     app.expiry.schedule(s.id, expires_at.saturating_add(app.settings.jwt_leeway_secs.min(30) as i64));
-    Ok(json!({ "expiresAt": crate::domain::time::Timestamp(expires_at.saturating_mul(1000)) }))
+    Ok(Refreshed { expires_at: crate::domain::time::Timestamp(expires_at.saturating_mul(1000)) })
 }

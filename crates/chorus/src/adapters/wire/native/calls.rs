@@ -1,31 +1,89 @@
 //! Call events in the native protocol (docs/protocol.md §10).
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::wire;
+use crate::domain::calls::model::{EndReason, Media};
 use crate::domain::events::CallEvent;
+use crate::domain::model::UserSummary;
+
+native_events! {
+    /// A call rings the callee's devices.
+    "call:incoming" => CallIncoming<'a> [to "user:{userId}"],
+    /// A party relayed a signal (SDP, ICE) to this party's call socket.
+    "call:signal" => CallSignal<'a> [to "connection"],
+    /// A callee joined the call.
+    "call:accepted" => CallAccepted<'a> [to "user:{userId}"],
+    /// A party left a call that goes on.
+    "call:left" => CallLeft<'a> [to "user:{userId}"],
+    /// The call ended or stopped ringing on this device, and why.
+    "call:ended" => CallEnded<'a> [to "user:{userId}", "connection"],
+}
+
+/// `call:incoming`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallIncoming<'a> {
+    pub call_id: &'a str,
+    pub from: &'a UserSummary,
+    pub media: Media,
+    /// The chat room of a room call; absent for a direct call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<&'a str>,
+}
+
+/// `call:signal`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallSignal<'a> {
+    pub call_id: &'a str,
+    pub from_user_id: &'a str,
+    /// Opaque to the server.
+    pub signal: &'a Value,
+}
+
+/// `call:accepted`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAccepted<'a> {
+    pub call_id: &'a str,
+    pub user_id: &'a str,
+}
+
+/// `call:left`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallLeft<'a> {
+    pub call_id: &'a str,
+    pub user_id: &'a str,
+}
+
+/// `call:ended`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallEnded<'a> {
+    pub call_id: &'a str,
+    pub reason: EndReason,
+}
 
 /// The event name and payload of a call event.
 pub fn encode(event: &CallEvent) -> (&'static str, Value) {
     match event {
         CallEvent::Ringing { call_id, from, media, room_id } => {
-            let mut incoming = json!({ "callId": call_id, "from": from, "media": media });
-            // A direct call has no `roomId` key at all, not a null one.
-            if let (Some(room), Some(obj)) = (room_id, incoming.as_object_mut()) {
-                obj.insert("roomId".into(), json!(room));
-            }
-            ("call:incoming", incoming)
+            wire(&CallIncoming { call_id, from, media: *media, room_id: room_id.as_deref() })
         }
-        CallEvent::SignalRelayed { call_id, from_user_id, signal } => {
-            ("call:signal", json!({ "callId": call_id, "fromUserId": from_user_id, "signal": signal }))
-        }
-        CallEvent::Accepted { call_id, user_id } => ("call:accepted", json!({ "callId": call_id, "userId": user_id })),
-        CallEvent::Left { call_id, user_id } => ("call:left", json!({ "callId": call_id, "userId": user_id })),
-        CallEvent::Ended { call_id, reason } => ("call:ended", json!({ "callId": call_id, "reason": reason })),
+        CallEvent::SignalRelayed { call_id, from_user_id, signal } => wire(&CallSignal { call_id, from_user_id, signal }),
+        CallEvent::Accepted { call_id, user_id } => wire(&CallAccepted { call_id, user_id }),
+        CallEvent::Left { call_id, user_id } => wire(&CallLeft { call_id, user_id }),
+        CallEvent::Ended { call_id, reason } => wire(&CallEnded { call_id, reason: *reason }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::domain::calls::model::{EndReason, Media};
     use crate::domain::model::UserSummary;

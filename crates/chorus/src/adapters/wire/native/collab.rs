@@ -1,29 +1,54 @@
 //! Collab events in the native protocol (docs/protocol.md §10.1).
 
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::wire;
 use crate::domain::events::CollabEvent;
+
+native_events! {
+    /// An editor's Yjs update, relayed to the other sockets in the document.
+    "collab:update" => CollabUpdate<'a> [to "collab:{docId}"],
+    /// A participant's awareness state (cursor, selection), or `null` when they left.
+    "collab:awareness" => CollabAwareness<'a> [to "collab:{docId}"],
+}
+
+/// `collab:update`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollabUpdate<'a> {
+    pub doc_id: &'a str,
+    /// The Yjs update, base64.
+    pub update: String,
+    pub user_id: &'a str,
+}
+
+/// `collab:awareness`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollabAwareness<'a> {
+    pub doc_id: &'a str,
+    pub user_id: &'a str,
+    /// The client's awareness state; `null` when the participant left.
+    pub state: Option<&'a Value>,
+}
 
 /// The event name and payload of a collab event. Updates travel as standard base64
 /// with padding, as Yjs apps write it.
 pub fn encode(event: &CollabEvent) -> (&'static str, Value) {
     match event {
-        CollabEvent::Updated { doc_id, update, user_id } => {
-            ("collab:update", json!({ "docId": doc_id, "update": BASE64.encode(update), "userId": user_id }))
-        }
-        CollabEvent::AwarenessShared { doc_id, user_id, state } => {
-            ("collab:awareness", json!({ "docId": doc_id, "userId": user_id, "state": state }))
-        }
-        CollabEvent::AwarenessGone { doc_id, user_id } => {
-            ("collab:awareness", json!({ "docId": doc_id, "userId": user_id, "state": Value::Null }))
-        }
+        CollabEvent::Updated { doc_id, update, user_id } => wire(&CollabUpdate { doc_id, update: BASE64.encode(update), user_id }),
+        CollabEvent::AwarenessShared { doc_id, user_id, state } => wire(&CollabAwareness { doc_id, user_id, state: Some(state) }),
+        CollabEvent::AwarenessGone { doc_id, user_id } => wire(&CollabAwareness { doc_id, user_id, state: None }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

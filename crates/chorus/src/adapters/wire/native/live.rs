@@ -1,84 +1,301 @@
 //! LiveEvents in the native protocol (docs/protocol.md §9).
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::wire;
 use crate::domain::events::LiveEvent;
 use crate::domain::events::live::StrikeWarning;
+use crate::domain::live::board::Metrics;
+use crate::domain::live::model::{Battle, CatalogItem, Scores, Stream, StreamMessage, StreamStatus, Throne};
+use crate::domain::live::sanctions::SanctionAction;
+use crate::domain::model::UserSummary;
+use crate::domain::moderation::Severity;
+use crate::domain::time::Timestamp;
+
+native_events! {
+    /// The owner changed the stream's status.
+    "stream:status" => StreamStatusChanged<'a> [to "stream:{streamId}"],
+    /// Slow mode changed (0: off).
+    "stream:slow_mode" => StreamSlowMode<'a> [to "stream:{streamId}"],
+    /// The number of distinct viewers changed (at most once per tick).
+    "stream:viewers" => StreamViewers<'a> [to "stream:{streamId}"; coalesced],
+    /// The stream's figures, every `stream_metrics_interval_ms` while live; the last one,
+    /// when the stream ends, is sent once cluster-wide with a `seq`.
+    "metrics:update" => Metrics [to "stream:{streamId}"; coalesced],
+    /// A chat message passed every check.
+    "stream:chat" => StreamChat<'a> [to "stream:{streamId}"],
+    /// The owner or a moderator deleted a chat message.
+    "stream:chat_deleted" => StreamChatDeleted<'a> [to "stream:{streamId}"],
+    /// Moderation blocked the author's message (a strike; maybe a mute).
+    "moderation:warning" => ModerationWarning<'a> [to "user:{userId}"],
+    /// The same as `moderation:warning`, for clients of the seed platform.
+    "ai:warning" => AiWarning<'a> [to "user:{userId}"],
+    /// The target of a stream mute or ban (or its lifting).
+    "stream:moderated" => StreamModerated<'a> [to "user:{userId}"],
+    /// A gift was paid.
+    "gift:sent" => GiftSentEvent<'a> [to "stream:{streamId}"],
+    /// The stream's top gifter changed.
+    "throne:claimed" => ThroneClaimed<'a> [to "stream:{streamId}"],
+    /// A viewer's lifetime coins to the creator crossed a tier.
+    "og:changed" => OgChanged<'a> [to "stream:{streamId}", "user:{userId}"],
+    /// A streamer invites this one's owner to a battle.
+    "battle:invite" => BattleInvite<'a> [to "user:{userId}"],
+    /// The battle was accepted and runs until `endsAt`.
+    "battle:started" => BattleStarted<'a> [to "stream:{streamId}", "user:{userId}"],
+    /// The invited owner declined.
+    "battle:declined" => BattleDeclined<'a> [to "user:{userId}"],
+    /// The inviting owner withdrew the invitation, or the battle was cancelled.
+    "battle:cancelled" => BattleCancelled<'a> [to "user:{userId}"],
+    /// The invitation ran out unanswered.
+    "battle:expired" => BattleExpired<'a> [to "user:{userId}"],
+    /// The battle ended: its winner and scores.
+    "battle:ended" => BattleEnded<'a> [to "stream:{streamId}", "user:{userId}"],
+    /// The scores changed (at most once per tick).
+    "battle:update" => BattleUpdate<'a> [to "stream:{streamId}"; coalesced],
+    /// The user's coin balance changed.
+    "wallet:updated" => WalletUpdated [to "user:{userId}"],
+}
+
+/// `stream:status`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStatusChanged<'a> {
+    pub stream_id: &'a str,
+    pub status: StreamStatus,
+    pub timestamp: Timestamp,
+}
+
+/// `stream:slow_mode`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamSlowMode<'a> {
+    pub stream_id: &'a str,
+    /// Seconds between two messages of one viewer; 0 when off.
+    pub seconds: u32,
+}
+
+/// `stream:viewers`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamViewers<'a> {
+    pub stream_id: &'a str,
+    pub viewer_count: u64,
+}
+
+/// `stream:chat`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamChat<'a> {
+    pub stream_id: &'a str,
+    pub message: &'a StreamMessage,
+}
+
+/// `stream:chat_deleted`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamChatDeleted<'a> {
+    pub stream_id: &'a str,
+    pub message_id: &'a str,
+}
+
+/// `moderation:warning` and `ai:warning`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StrikeWarningPayload<'a> {
+    pub stream_id: &'a str,
+    pub reason: &'a str,
+    pub severity: Severity,
+    pub strikes: u32,
+    pub strike_limit: u32,
+    /// Set when this strike muted the author.
+    pub muted_until: Option<Timestamp>,
+}
+
+/// `moderation:warning`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct ModerationWarning<'a>(pub StrikeWarningPayload<'a>);
+
+/// `ai:warning`: the payload of `moderation:warning`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct AiWarning<'a>(pub StrikeWarningPayload<'a>);
+
+/// `stream:moderated`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamModerated<'a> {
+    pub stream_id: &'a str,
+    pub action: SanctionAction,
+    pub until: Option<Timestamp>,
+    pub reason: Option<&'a str>,
+}
+
+/// `gift:sent`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "GiftSentPayload")]
+pub struct GiftSentEvent<'a> {
+    pub stream_id: &'a str,
+    pub sender: &'a UserSummary,
+    pub gift: &'a CatalogItem,
+    pub count: i64,
+    pub coins: i64,
+    pub transaction_id: &'a str,
+}
+
+/// `throne:claimed`: `coins` is the new holder's total to this stream.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThroneClaimed<'a> {
+    pub stream_id: &'a str,
+    pub user: &'a UserSummary,
+    pub coins: i64,
+    pub previous: Option<&'a Throne>,
+}
+
+/// `og:changed`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OgChanged<'a> {
+    pub creator_id: &'a str,
+    pub stream_id: &'a str,
+    pub user_id: &'a str,
+    pub user: &'a UserSummary,
+    pub tier: &'a str,
+    pub previous_tier: Option<&'a str>,
+}
+
+/// `battle:invite`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleInvite<'a> {
+    pub battle: &'a Battle,
+    pub from: &'a UserSummary,
+    pub stream: &'a Stream,
+}
+
+/// `battle:started`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleStarted<'a> {
+    pub battle: &'a Battle,
+    pub ends_at: Option<Timestamp>,
+}
+
+/// `battle:declined`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleDeclined<'a> {
+    pub battle_id: &'a str,
+    pub battle: &'a Battle,
+    /// The owner who declined.
+    pub by: &'a str,
+}
+
+/// `battle:cancelled`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleCancelled<'a> {
+    pub battle_id: &'a str,
+    pub battle: &'a Battle,
+    /// The owner who withdrew; absent when the battle was cancelled otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<&'a str>,
+}
+
+/// `battle:expired`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleExpired<'a> {
+    pub battle_id: &'a str,
+    pub battle: &'a Battle,
+}
+
+/// `battle:ended`: `winner` is the stream id of the side with more coins.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleEnded<'a> {
+    pub battle_id: &'a str,
+    pub winner: String,
+    pub scores: Scores,
+    pub battle: &'a Battle,
+}
+
+/// `battle:update`: scores by stream id.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BattleUpdate<'a> {
+    pub battle_id: &'a str,
+    pub scores: &'a Scores,
+}
+
+/// `wallet:updated`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletUpdated {
+    pub balance: i64,
+}
 
 /// The event name and payload of an event of this area.
 pub fn encode(event: &LiveEvent) -> (&'static str, Value) {
     match event {
-        LiveEvent::StatusChanged { stream_id, status, at } => {
-            ("stream:status", json!({ "streamId": stream_id, "status": status, "timestamp": at }))
-        }
-        LiveEvent::SlowModeSet { stream_id, seconds } => ("stream:slow_mode", json!({ "streamId": stream_id, "seconds": seconds })),
-        LiveEvent::ViewersCounted { stream_id, viewer_count } => {
-            ("stream:viewers", json!({ "streamId": stream_id, "viewerCount": viewer_count }))
-        }
-        LiveEvent::MetricsCounted { metrics } | LiveEvent::FinalMetrics { metrics } => ("metrics:update", json!(metrics)),
-        LiveEvent::ChatMessagePosted { message } => ("stream:chat", json!({ "streamId": message.stream_id, "message": message })),
-        LiveEvent::ChatMessageDeleted { stream_id, message_id } => {
-            ("stream:chat_deleted", json!({ "streamId": stream_id, "messageId": message_id }))
-        }
-        LiveEvent::StrikeWarned { warning } => ("moderation:warning", strike_warning(warning)),
-        LiveEvent::StrikeWarnedForSeedClients { warning } => ("ai:warning", strike_warning(warning)),
+        LiveEvent::StatusChanged { stream_id, status, at } => wire(&StreamStatusChanged { stream_id, status: *status, timestamp: *at }),
+        LiveEvent::SlowModeSet { stream_id, seconds } => wire(&StreamSlowMode { stream_id, seconds: *seconds }),
+        LiveEvent::ViewersCounted { stream_id, viewer_count } => wire(&StreamViewers { stream_id, viewer_count: *viewer_count }),
+        LiveEvent::MetricsCounted { metrics } | LiveEvent::FinalMetrics { metrics } => wire(metrics),
+        LiveEvent::ChatMessagePosted { message } => wire(&StreamChat { stream_id: &message.stream_id, message }),
+        LiveEvent::ChatMessageDeleted { stream_id, message_id } => wire(&StreamChatDeleted { stream_id, message_id }),
+        LiveEvent::StrikeWarned { warning } => wire(&ModerationWarning(strike_warning(warning))),
+        LiveEvent::StrikeWarnedForSeedClients { warning } => wire(&AiWarning(strike_warning(warning))),
         LiveEvent::Moderated { stream_id, action, until, reason } => {
-            ("stream:moderated", json!({ "streamId": stream_id, "action": action, "until": until, "reason": reason }))
+            wire(&StreamModerated { stream_id, action: *action, until: *until, reason: reason.as_deref() })
         }
-        LiveEvent::GiftSent { stream_id, sender, gift, count, coins, transaction_id } => (
-            "gift:sent",
-            json!({
-                "streamId": stream_id,
-                "sender": sender,
-                "gift": gift,
-                "count": count,
-                "coins": coins,
-                "transactionId": transaction_id,
-            }),
-        ),
+        LiveEvent::GiftSent { stream_id, sender, gift, count, coins, transaction_id } => {
+            wire(&GiftSentEvent { stream_id, sender, gift, count: *count, coins: *coins, transaction_id })
+        }
         LiveEvent::ThroneClaimed { stream_id, holder, coins, previous } => {
-            ("throne:claimed", json!({ "streamId": stream_id, "user": holder, "coins": coins, "previous": previous }))
+            wire(&ThroneClaimed { stream_id, user: holder, coins: *coins, previous: previous.as_ref() })
         }
-        LiveEvent::OgChanged { creator_id, stream_id, viewer, tier, previous_tier } => (
-            "og:changed",
-            json!({
-                "creatorId": creator_id,
-                "streamId": stream_id,
-                "userId": viewer.id,
-                "user": viewer,
-                "tier": tier,
-                "previousTier": previous_tier,
-            }),
-        ),
-        LiveEvent::BattleInvited { battle, from, stream } => ("battle:invite", json!({ "battle": battle, "from": from, "stream": stream })),
-        LiveEvent::BattleStarted { battle } => ("battle:started", json!({ "battle": battle, "endsAt": battle.ends_at })),
-        LiveEvent::BattleDeclined { battle, by } => ("battle:declined", json!({ "battleId": battle.id, "battle": battle, "by": by })),
-        LiveEvent::BattleWithdrawn { battle, by } => ("battle:cancelled", json!({ "battleId": battle.id, "battle": battle, "by": by })),
-        LiveEvent::BattleCancelled { battle } => ("battle:cancelled", json!({ "battleId": battle.id, "battle": battle })),
-        LiveEvent::BattleExpired { battle } => ("battle:expired", json!({ "battleId": battle.id, "battle": battle })),
-        LiveEvent::BattleEnded { battle } => (
-            "battle:ended",
-            json!({ "battleId": battle.id, "winner": battle.winner(), "scores": battle.scores(), "battle": battle }),
-        ),
-        LiveEvent::BattleScored { battle_id, scores } => ("battle:update", json!({ "battleId": battle_id, "scores": scores })),
-        LiveEvent::WalletUpdated { balance } => ("wallet:updated", json!({ "balance": balance })),
+        LiveEvent::OgChanged { creator_id, stream_id, viewer, tier, previous_tier } => wire(&OgChanged {
+            creator_id,
+            stream_id,
+            user_id: &viewer.id,
+            user: viewer,
+            tier,
+            previous_tier: previous_tier.as_deref(),
+        }),
+        LiveEvent::BattleInvited { battle, from, stream } => wire(&BattleInvite { battle, from, stream }),
+        LiveEvent::BattleStarted { battle } => wire(&BattleStarted { battle, ends_at: battle.ends_at }),
+        LiveEvent::BattleDeclined { battle, by } => wire(&BattleDeclined { battle_id: &battle.id, battle, by }),
+        LiveEvent::BattleWithdrawn { battle, by } => wire(&BattleCancelled { battle_id: &battle.id, battle, by: Some(by) }),
+        LiveEvent::BattleCancelled { battle } => wire(&BattleCancelled { battle_id: &battle.id, battle, by: None }),
+        LiveEvent::BattleExpired { battle } => wire(&BattleExpired { battle_id: &battle.id, battle }),
+        LiveEvent::BattleEnded { battle } => {
+            wire(&BattleEnded { battle_id: &battle.id, winner: battle.winner(), scores: battle.scores(), battle })
+        }
+        LiveEvent::BattleScored { battle_id, scores } => wire(&BattleUpdate { battle_id, scores }),
+        LiveEvent::WalletUpdated { balance } => wire(&WalletUpdated { balance: *balance }),
     }
 }
 
 /// `moderation:warning` and its `ai:warning` twin carry the same payload.
-fn strike_warning(w: &StrikeWarning) -> Value {
-    json!({
-        "streamId": w.stream_id,
-        "reason": w.reason,
-        "severity": w.severity,
-        "strikes": w.strikes,
-        "strikeLimit": w.strike_limit,
-        "mutedUntil": w.muted_until,
-    })
+fn strike_warning(w: &StrikeWarning) -> StrikeWarningPayload<'_> {
+    StrikeWarningPayload {
+        stream_id: &w.stream_id,
+        reason: &w.reason,
+        severity: w.severity,
+        strikes: w.strikes,
+        strike_limit: w.strike_limit,
+        muted_until: w.muted_until,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::domain::live::board::Metrics;
     use crate::domain::live::model::{Battle, BattleSide, BattleStatus, StreamStatus};

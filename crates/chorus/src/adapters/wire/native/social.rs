@@ -1,60 +1,153 @@
 //! Notification, feed, presence and location events in the native protocol
 //! (docs/protocol.md §5, §6, §8, §10).
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::wire;
 use crate::domain::events::SocialEvent;
+use crate::domain::model::UserSummary;
+use crate::domain::notifications::NotificationView;
+use crate::domain::presence::ShownStatus;
+use crate::domain::time::Timestamp;
+
+native_events! {
+    /// A notification was stored, or an unread one was folded into (same id: replace it).
+    "notification:new" => NotificationNew<'a> [to "user:{userId}"],
+    /// The unread count changed on another device of the user.
+    "notifications:unread" => NotificationsUnread [to "user:{userId}"],
+    /// The backend announced something to every connected socket (not stored).
+    "system:announcement" => SystemAnnouncement<'a> [to "everyone"],
+    /// Someone the subscriber follows published content.
+    "feed:refresh" => FeedRefresh<'a> [to "feed:{userId}"],
+    /// A watched user's status changed.
+    "presence:update" => PresenceUpdate<'a> [to "presence:{userId}"],
+    /// A member shared their position in a chat room.
+    "location:update" => LocationUpdate<'a> [to "user:{userId}"],
+    /// A member's live location share ended.
+    "location:stopped" => LocationStopped<'a> [to "user:{userId}"],
+}
+
+/// `notification:new`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationNew<'a> {
+    pub notification: &'a NotificationView,
+    pub unread_count: i64,
+}
+
+/// `notifications:unread`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationsUnread {
+    pub unread_count: i64,
+}
+
+/// `system:announcement`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemAnnouncement<'a> {
+    pub id: &'a str,
+    pub message: &'a str,
+    /// `info`, `warning` or `critical`.
+    pub level: &'a str,
+    pub created_at: Timestamp,
+}
+
+/// `feed:refresh`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedRefresh<'a> {
+    /// Always `new_content`.
+    #[serde(rename = "type")]
+    pub kind: FeedRefreshKind,
+    pub content_id: &'a str,
+    pub content_type: &'a str,
+    pub title: Option<&'a str>,
+    pub creator: &'a UserSummary,
+    pub timestamp: Timestamp,
+}
+
+/// What a `feed:refresh` announces.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedRefreshKind {
+    NewContent,
+}
+
+/// `presence:update`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceUpdate<'a> {
+    pub user_id: &'a str,
+    pub status: ShownStatus,
+    /// When `status` is `offline` after a disconnect, else null.
+    pub last_seen: Option<Timestamp>,
+}
+
+/// `location:update`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationUpdate<'a> {
+    pub room_id: &'a str,
+    pub user_id: &'a str,
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy: Option<f64>,
+    pub timestamp: Timestamp,
+    pub live_until: Option<Timestamp>,
+}
+
+/// `location:stopped`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationStopped<'a> {
+    pub room_id: &'a str,
+    pub user_id: &'a str,
+    pub timestamp: Timestamp,
+}
 
 /// The event name and payload of a social event.
 pub fn encode(event: &SocialEvent) -> (&'static str, Value) {
     match event {
         SocialEvent::NotificationStored { notification, unread_count } => {
-            ("notification:new", json!({ "notification": notification, "unreadCount": unread_count }))
+            wire(&NotificationNew { notification, unread_count: *unread_count })
         }
-        SocialEvent::UnreadCounted { unread_count } => ("notifications:unread", json!({ "unreadCount": unread_count })),
-        SocialEvent::Announced { announcement } => (
-            "system:announcement",
-            json!({
-                "id": announcement.id,
-                "message": announcement.message,
-                "level": announcement.level,
-                "createdAt": announcement.created_at,
-            }),
-        ),
-        SocialEvent::NewContentPublished { content_id, content_type, title, creator, at } => (
-            "feed:refresh",
-            json!({
-                "type": "new_content",
-                "contentId": content_id,
-                "contentType": content_type,
-                "title": title,
-                "creator": creator,
-                "timestamp": at,
-            }),
-        ),
+        SocialEvent::UnreadCounted { unread_count } => wire(&NotificationsUnread { unread_count: *unread_count }),
+        SocialEvent::Announced { announcement } => wire(&SystemAnnouncement {
+            id: &announcement.id,
+            message: &announcement.message,
+            level: &announcement.level,
+            created_at: announcement.created_at,
+        }),
+        SocialEvent::NewContentPublished { content_id, content_type, title, creator, at } => wire(&FeedRefresh {
+            kind: FeedRefreshKind::NewContent,
+            content_id,
+            content_type,
+            title: title.as_deref(),
+            creator,
+            timestamp: *at,
+        }),
         SocialEvent::PresenceChanged { user_id, presence } => {
-            ("presence:update", json!({ "userId": user_id, "status": presence.status, "lastSeen": presence.last_seen }))
+            wire(&PresenceUpdate { user_id, status: presence.status, last_seen: presence.last_seen })
         }
-        SocialEvent::LocationShared { room_id, user_id, location, accuracy, at, live_until } => (
-            "location:update",
-            json!({
-                "roomId": room_id,
-                "userId": user_id,
-                "lat": location.lat,
-                "lng": location.lng,
-                "accuracy": accuracy,
-                "timestamp": at,
-                "liveUntil": live_until,
-            }),
-        ),
-        SocialEvent::LocationStopped { room_id, user_id, at } => {
-            ("location:stopped", json!({ "roomId": room_id, "userId": user_id, "timestamp": at }))
-        }
+        SocialEvent::LocationShared { room_id, user_id, location, accuracy, at, live_until } => wire(&LocationUpdate {
+            room_id,
+            user_id,
+            lat: location.lat,
+            lng: location.lng,
+            accuracy: *accuracy,
+            timestamp: *at,
+            live_until: *live_until,
+        }),
+        SocialEvent::LocationStopped { room_id, user_id, at } => wire(&LocationStopped { room_id, user_id, timestamp: *at }),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::domain::chat::model::Location;
     use crate::domain::notifications::Announcement;
