@@ -144,7 +144,7 @@ export interface ClientToServerEvents {
   "content:leave": (payload: ContentRef, ack: (response: Ack<Done>) => void) => void;
   /** Like or unlike. */
   "content:like": (payload: LikeContent, ack: (response: Ack<LikeState>) => void) => void;
-  /** Post a comment or a reply. */
+  /** Post a comment or a reply. Refused (`forbidden`) while the sender is muted. */
   "content:comment": (payload: PostComment, ack: (response: Ack<CommentPosted>) => void) => void;
   /** Record a view. Guests may send it. */
   "content:view": (payload: ContentRef, ack: (response: Ack<ViewRecorded>) => void) => void;
@@ -154,7 +154,7 @@ export interface ClientToServerEvents {
   "content:progress": (payload: ProgressInput, ack: (response: Ack<Done>) => void) => void;
   /** React to a comment. */
   "comment:react": (payload: ReactToComment, ack: (response: Ack<ReactionState>) => void) => void;
-  /** Edit one's comment. */
+  /** Edit one's comment. Refused (`forbidden`) while the sender is muted. */
   "comment:edit": (payload: EditComment, ack: (response: Ack<CommentAck>) => void) => void;
   /** Delete a comment. */
   "comment:delete": (payload: CommentRef, ack: (response: Ack<Done>) => void) => void;
@@ -190,7 +190,7 @@ export interface ClientToServerEvents {
   "chat:join": (payload: RoomRef, ack: (response: Ack<JoinedRoom>) => void) => void;
   /** Leave a room's live channel. */
   "chat:leave": (payload: RoomRef, ack: (response: Ack<Done>) => void) => void;
-  /** Send a message (text or a location). */
+  /** Send a message (text or a location). Refused (`forbidden`) while the sender is muted. */
   "chat:send": (payload: SendInput, ack: (response: Ack<Sent>) => void) => void;
   /** A page of a room's messages. */
   "chat:history": (payload: History, ack: (response: Ack<MessagePage>) => void) => void;
@@ -200,7 +200,7 @@ export interface ClientToServerEvents {
   "chat:read": (payload: Read, ack: (response: Ack<ReadState>) => void) => void;
   /** React to a message. */
   "chat:react": (payload: ReactToMessage, ack: (response: Ack<ReactionState>) => void) => void;
-  /** Edit one's message. */
+  /** Edit one's message. Refused (`forbidden`) while the sender is muted. */
   "chat:edit": (payload: Edit, ack: (response: Ack<ChatMessageAck>) => void) => void;
   /** Delete a message. */
   "chat:delete": (payload: MessageRef, ack: (response: Ack<Done>) => void) => void;
@@ -210,7 +210,7 @@ export interface ClientToServerEvents {
   "stream:leave": (payload: StreamRef, ack: (response: Ack<Done>) => void) => void;
   /** Set a stream's status. */
   "stream:status": (payload: SetStatus, ack: (response: Ack<StreamAck>) => void) => void;
-  /** Post to a stream's chat. */
+  /** Post to a stream's chat. Refused (`forbidden`) while the sender is muted. */
   "stream:chat": (payload: Chat, ack: (response: Ack<ChatPosted>) => void) => void;
   /** Delete a message of a stream's chat. */
   "stream:chat_delete": (payload: ChatDelete, ack: (response: Ack<Done>) => void) => void;

@@ -38,7 +38,7 @@ use crate::domain::rankings::Rankings;
 use crate::domain::typing::TypingTracker;
 use crate::domain::users::UserDirectory;
 use crate::ports::cluster::SessionRegistry;
-use crate::ports::notify::Notifier;
+use crate::domain::notification_triggers::NotificationTriggers;
 use crate::ports::publisher::EventPublisher;
 use crate::state::{App, AppState};
 use crate::transport;
@@ -93,10 +93,23 @@ impl Application {
         let cluster = cluster_state(&settings, redis.as_ref());
         // Content and stream viewers share one registry (and so the per-socket room cap).
         let viewers = cluster.viewers.clone();
-        // Every domain event goes through the bus: counted, then encoded for the wire.
-        let native = Arc::new(crate::adapters::wire::native::NativeEvents::new(publisher.clone()));
-        let events: Arc<dyn crate::ports::events::EventSink> =
-            Arc::new(crate::adapters::event_bus::EventBus::new(native).and_observer(Arc::new(crate::adapters::event_metrics::EventMetrics)));
+        let sessions: Arc<dyn SessionRegistry> = cluster.sessions.clone();
+        // Every domain event goes through the bus: counted, turned into notifications,
+        // then encoded for the wire. The notification service sends its own events
+        // through the same bus, so its observer holds it weakly.
+        let mut bus = None;
+        let notifications = Arc::new_cyclic(|service| {
+            let native = Arc::new(crate::adapters::wire::native::NativeEvents::new(publisher.clone()));
+            let triggers = NotificationTriggers::new(service.clone(), users.clone(), sessions.clone());
+            let events: Arc<dyn crate::ports::events::EventSink> = Arc::new(
+                crate::adapters::event_bus::EventBus::new(native)
+                    .and_observer(Arc::new(crate::adapters::event_metrics::EventMetrics))
+                    .and_observer(Arc::new(triggers)),
+            );
+            bus = Some(events.clone());
+            NotificationService::new(Arc::new(store.clone()), events, Duration::from_secs(settings.notification_group_window_secs))
+        });
+        let events = bus.context("the event bus is built with the notification service")?;
         let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), events.clone()));
         if let Some(node) = &cluster.node {
             // Viewers a dead node held leave behind the services' back: content rooms are
@@ -110,14 +123,7 @@ impl Application {
             tasks.spawn(Stage::Publishers, "node heartbeat", heartbeat);
         }
         let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone(), events.clone()));
-        let sessions: Arc<dyn SessionRegistry> = cluster.sessions.clone();
-        let notifications = Arc::new(NotificationService::new(
-            Arc::new(store.clone()),
-            events.clone(),
-            Duration::from_secs(settings.notification_group_window_secs),
-        ));
-        let notifier: Arc<dyn Notifier> = notifications.clone();
-        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone(), notifier.clone()));
+        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone()));
         let presence = Arc::new(PresenceService::new(
             cluster.presence.clone(),
             sessions.clone(),
@@ -135,7 +141,12 @@ impl Application {
                 )?)),
                 None => None,
             };
-        let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator)?);
+        let sanctions = Arc::new(
+            crate::domain::sanctions::AccountSanctions::load(Arc::new(store.clone()), publisher.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("loading sanctions: {e}"))?,
+        );
+        let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator)?.with_mutes(sanctions.clone()));
         let rules = ContentRules {
             view_window: Duration::from_secs(settings.view_window_secs),
             max_comment_chars: settings.max_comment_chars,
@@ -151,7 +162,6 @@ impl Application {
             live.clone(),
             rankings.clone(),
             Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
-            notifier.clone(),
             moderation.clone(),
             rules,
         ));
@@ -162,7 +172,6 @@ impl Application {
             events.clone(),
             sessions.clone(),
             Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
-            notifier.clone(),
             moderation.clone(),
             ChatRules { edit_window: Duration::from_secs(settings.chat_edit_window_secs), ..ChatRules::default() },
         ));
@@ -181,7 +190,6 @@ impl Application {
             Arc::new(store.clone()),
             users.clone(),
             events.clone(),
-            notifier.clone(),
             CallRules { ring_timeout: Duration::from_millis(settings.call_ring_timeout_ms), ..CallRules::default() },
         ));
         let streams = Arc::new(crate::domain::live::Live::new(
@@ -193,7 +201,6 @@ impl Application {
                 viewers,
                 publisher: publisher.clone(),
                 events: events.clone(),
-                notifier: notifier.clone(),
                 moderation: moderation.clone(),
                 limits: cluster.limits.clone(),
             },
@@ -213,11 +220,8 @@ impl Application {
             rankings,
             content_counts: live,
             sessions,
-            sanctions: Arc::new(
-                crate::domain::sanctions::AccountSanctions::load(Arc::new(store.clone()), publisher.clone())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("loading sanctions: {e}"))?,
-            ),
+            sanctions,
+            admission: crate::domain::admission::Admission::new(settings.max_rooms_per_socket),
             limits: cluster.limits.clone(),
             notifications,
             follows,
@@ -228,11 +232,13 @@ impl Application {
                 cluster.limits.clone(),
             )),
             publisher,
+            events,
             resume,
             expiry: SessionExpiry::default(),
             redis,
             dirty,
             commands: Default::default(),
+            cleanups: Default::default(),
             ready: false.into(),
             settings,
         });
@@ -295,6 +301,12 @@ impl Application {
             }
             if tokio::time::timeout(Duration::from_secs(5), closing.publisher.close_all()).await.is_err() {
                 tracing::warn!("closing sockets took over 5 s");
+            }
+            // Every closed socket's cleanup (this shutdown's and the clients' own
+            // disconnects just before it) still talks to Redis and the database.
+            closing.cleanups.close();
+            if tokio::time::timeout(Duration::from_secs(5), closing.cleanups.wait()).await.is_err() {
+                tracing::warn!(left = closing.cleanups.len(), "socket cleanups still running after 5 s");
             }
             tracing::info!("doors closed");
         };

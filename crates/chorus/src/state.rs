@@ -43,11 +43,15 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionRegistry>,
     pub limits: Arc<dyn RateLimiter>,
     pub sanctions: Arc<crate::domain::sanctions::AccountSanctions>,
+    /// The guest rule and the room cap, asked before any command runs.
+    pub admission: crate::domain::admission::Admission,
     pub notifications: Arc<NotificationService>,
     pub follows: Arc<FollowService>,
     pub presence: Arc<PresenceService>,
     pub location: Arc<crate::domain::location::LocationSharing>,
     pub publisher: Arc<dyn EventPublisher>,
+    /// The stream of domain events (observers, then the encoders).
+    pub events: Arc<dyn crate::ports::events::EventSink>,
     /// The same publisher, as the one that gives connections their resumable sessions.
     pub resume: Arc<crate::adapters::sequenced_publisher::SequencedPublisher>,
     pub expiry: SessionExpiry,
@@ -57,6 +61,9 @@ pub struct AppState {
     pub dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>>,
     /// Running socket commands; drained on shutdown before sockets close.
     pub commands: crate::transport::socket::drain::CommandGate,
+    /// The cleanups of closed sockets (presence, viewers, the cluster's session
+    /// records): awaited at shutdown before the stores close under them.
+    pub cleanups: tokio_util::task::TaskTracker,
     /// True once the server accepts connections; false again while shutting down.
     pub ready: AtomicBool,
 }

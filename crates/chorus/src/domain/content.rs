@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{DomainError, DomainResult};
 use super::events::ContentEvent;
+use super::events::content::ItemOwner;
 use super::live_counts::LiveCounts;
 use super::model::{
     Actor,
@@ -20,9 +21,7 @@ use super::time::Timestamp;
 use super::typing::{TypingKey, TypingTracker};
 use super::users::UserDirectory;
 use super::moderation::{Moderation, Surface};
-use super::notifications::{mentions, notify_in_background};
 use crate::ports::cluster::ViewerRegistry;
-use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::store::{ContentRegistration, ContentStore, NewComment};
@@ -189,7 +188,6 @@ pub struct ContentService {
     counts: Arc<LiveCounts>,
     rankings: Arc<Rankings>,
     typing: Arc<TypingTracker>,
-    notifier: Arc<dyn Notifier>,
     moderation: Arc<Moderation>,
     rules: ContentRules,
 }
@@ -205,11 +203,10 @@ impl ContentService {
         counts: Arc<LiveCounts>,
         rankings: Arc<Rankings>,
         typing: Arc<TypingTracker>,
-        notifier: Arc<dyn Notifier>,
         moderation: Arc<Moderation>,
         rules: ContentRules,
     ) -> Self {
-        Self { store, users, viewers, publisher, events, counts, rankings, typing, notifier, moderation, rules }
+        Self { store, users, viewers, publisher, events, counts, rankings, typing, moderation, rules }
     }
 
     pub fn rules(&self) -> &ContentRules {
@@ -337,30 +334,18 @@ impl ContentService {
                 is_liked: outcome.is_liked,
                 likes_count: outcome.counts.likes,
                 at: now,
+                item: owner_of(&item),
             };
             self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked.into()).await;
             self.counts.counts_changed(content_id);
             self.rankings.mark_changed(ranking_scopes(&item));
-            if let (true, Some(owner)) = (outcome.is_liked, &item.owner_id) {
-                notify_in_background(
-                    &self.notifier,
-                    NotificationDraft {
-                        recipient: owner.clone(),
-                        kind: NotificationKind::Like,
-                        actor: Some(user_id.clone()),
-                        subject: Some(Subject { kind: "content".into(), id: content_id.to_owned() }),
-                        text: format!("liked your {}", item.content_type),
-                        data: NotificationData::Content { content_id: content_id.to_owned() },
-                        group_key: Some(format!("like:{content_id}")),
-                    },
-                );
-            }
         }
         Ok(LikeState { is_liked: outcome.is_liked, likes_count: outcome.counts.likes })
     }
 
     /// `content:comment`: a comment or, with `parent_id`, a reply.
     pub async fn comment(&self, actor: &Actor, content_id: &str, text: &str, parent_id: Option<&str>) -> DomainResult<CommentPosted> {
+        self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let content_id = valid_id("contentId", content_id)?;
         let text = trimmed_text("text", text, self.rules.max_comment_chars)?;
         self.moderation.guard(Surface::Comment, &text).await?;
@@ -386,52 +371,17 @@ impl ContentService {
                 at: now,
             })
             .await?;
-        let created = ContentEvent::CommentCreated { comment: comment.clone(), comments_count: counts.comments, at: now };
+        let created = ContentEvent::CommentCreated {
+            comment: comment.clone(),
+            comments_count: counts.comments,
+            at: now,
+            item: owner_of(&item),
+            parent_author,
+        };
         self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created.into()).await;
         self.counts.counts_changed(content_id);
         self.stop_typing(actor, content_id).await;
-        self.notify_comment(actor, &item, &comment, parent_author).await;
         Ok(CommentPosted { comment, comments_count: counts.comments })
-    }
-
-    /// The owner hears of a comment, a parent's author of a reply, and each
-    /// `@username` of a mention; nobody twice for one comment and nobody for themself.
-    async fn notify_comment(&self, actor: &Actor, item: &ContentItem, comment: &Comment, parent_author: Option<String>) {
-        let me = &actor.identity.user_id;
-        let subject = Subject { kind: "comment".into(), id: comment.id.clone() };
-        let data = NotificationData::Comment { content_id: item.id.clone(), comment_id: comment.id.clone() };
-        let mut told: Vec<String> = vec![me.clone()];
-        let mut send = |recipient: String, kind: NotificationKind, text: String| {
-            if told.contains(&recipient) {
-                return;
-            }
-            told.push(recipient.clone());
-            notify_in_background(
-                &self.notifier,
-                NotificationDraft {
-                    recipient,
-                    kind,
-                    actor: Some(me.clone()),
-                    subject: Some(subject.clone()),
-                    text,
-                    data: data.clone(),
-                    group_key: None,
-                },
-            );
-        };
-        if let Some(author) = parent_author {
-            send(author, NotificationKind::Reply, "replied to your comment".into());
-        }
-        if let Some(owner) = &item.owner_id {
-            send(owner.clone(), NotificationKind::Comment, format!("commented on your {}", item.content_type));
-        }
-        for name in mentions(&comment.text) {
-            match self.users.by_username(&name).await {
-                Ok(Some(user)) => send(user.id, NotificationKind::Mention, "mentioned you in a comment".into()),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "mention lookup failed"),
-            }
-        }
     }
 
     /// `content:view`: counted once per viewer per item per window. `viewer_key` is the
@@ -533,6 +483,7 @@ impl ContentService {
 
     /// `comment:edit`: the author only.
     pub async fn edit_comment(&self, actor: &Actor, comment_id: &str, text: &str) -> DomainResult<Comment> {
+        self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let comment_id = valid_id("commentId", comment_id)?;
         let text = trimmed_text("text", text, self.rules.max_comment_chars)?;
         let comment = self.store.comment(comment_id).await?.ok_or_else(|| DomainError::not_found("unknown comment"))?;
@@ -641,6 +592,11 @@ impl ContentService {
         };
         Ok(self.store.comments(content_id, parent_id, &paging).await?)
     }
+}
+
+/// Whose `item` is, as its events tell it.
+fn owner_of(item: &ContentItem) -> ItemOwner {
+    ItemOwner { owner_id: item.owner_id.clone(), content_type: item.content_type.clone() }
 }
 
 fn ranking_scopes(item: &ContentItem) -> Vec<RankingScope> {

@@ -9,12 +9,10 @@ use serde::Serialize;
 use super::error::{DomainError, DomainResult};
 use super::events::SocialEvent;
 use super::model::{ContentItem, UserSummary};
-use super::notifications::notify_in_background;
 use super::text::valid_id;
 use super::time::Timestamp;
 use super::users::UserDirectory;
 use crate::ports::events::EventSink;
-use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::social_store::FollowStore;
 
@@ -38,9 +36,8 @@ pub struct FollowService {
     users: Arc<UserDirectory>,
     /// Joins and leaves of `feed:` rooms.
     publisher: Arc<dyn EventPublisher>,
-    /// Where feed refreshes go.
+    /// Where feed refreshes and new follows go.
     events: Arc<dyn EventSink>,
-    notifier: Arc<dyn Notifier>,
 }
 
 impl FollowService {
@@ -49,9 +46,8 @@ impl FollowService {
         users: Arc<UserDirectory>,
         publisher: Arc<dyn EventPublisher>,
         events: Arc<dyn EventSink>,
-        notifier: Arc<dyn Notifier>,
     ) -> Self {
-        Self { store, users, publisher, events, notifier }
+        Self { store, users, publisher, events }
     }
 
     /// `POST /api/users/{id}/follow`; the followed user is notified once.
@@ -60,20 +56,11 @@ impl FollowService {
         if follower == followee {
             return Err(DomainError::bad_request("you cannot follow yourself"));
         }
-        let created = self.store.follow(follower, followee, Timestamp::now()).await?;
+        let now = Timestamp::now();
+        let created = self.store.follow(follower, followee, now).await?;
         if created {
-            notify_in_background(
-                &self.notifier,
-                NotificationDraft {
-                    recipient: followee.to_owned(),
-                    kind: NotificationKind::Follow,
-                    actor: Some(follower.to_owned()),
-                    subject: Some(Subject { kind: "user".into(), id: follower.to_owned() }),
-                    text: "started following you".into(),
-                    data: NotificationData::Follow { follower_id: follower.to_owned() },
-                    group_key: None,
-                },
-            );
+            let followed = SocialEvent::Followed { follower: follower.to_owned(), followee: followee.to_owned(), at: now };
+            self.events.emit(Audience::Room(Room::User(followee.to_owned())), followed.into()).await;
         }
         Ok(created)
     }

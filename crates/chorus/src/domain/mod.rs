@@ -2,6 +2,7 @@
 //! services talk to the world through the traits of `crate::ports`.
 
 pub mod calls;
+pub mod admission;
 pub mod chat;
 pub mod collab;
 pub mod content;
@@ -13,6 +14,8 @@ pub mod live_counts;
 pub mod location;
 pub mod model;
 pub mod moderation;
+pub mod notification_draft;
+pub mod notification_triggers;
 pub mod notifications;
 pub mod presence;
 pub mod rankings;

@@ -2,10 +2,10 @@
 //! of the user; grouped when the same thing keeps happening ("alice and 3 others
 //! liked your video"); never for one's own actions.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 use tokio_util::task::TaskTracker;
@@ -16,7 +16,7 @@ use super::model::UserSummary;
 use super::text::{MAX_ID_LEN, valid_id};
 use super::time::Timestamp;
 use crate::ports::events::EventSink;
-use crate::ports::notify::{NotificationDraft, NotificationKind, Notifier};
+use crate::domain::notification_draft::{NotificationDraft, NotificationKind};
 use crate::ports::publisher::{Audience, ConnectionId, Room};
 use crate::ports::social_store::{InboxCursor, NewNotification, NotificationRecord, NotificationStore};
 
@@ -117,6 +117,21 @@ impl NotificationService {
         Self { store, events, group_window, pending: TaskTracker::new() }
     }
 
+    /// Stores the drafts `drafting` comes to, without making the caller wait (the
+    /// drafts of one event, which may have to look things up first); failures are
+    /// logged. A shutdown waits for them (`finish_pending`).
+    pub fn draft_later(self: &Arc<Self>, drafting: impl Future<Output = Vec<NotificationDraft>> + Send + 'static) {
+        let service = self.clone();
+        self.pending.spawn(async move {
+            for draft in drafting.await {
+                let kind = draft.kind;
+                if let Err(e) = service.notify(draft).await {
+                    tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
+                }
+            }
+        });
+    }
+
     /// Graceful shutdown: waits (at most `limit`) for notifications still on their way,
     /// so those of writes committed just before the signal are stored too. Returns how
     /// many were still running when the wait ended.
@@ -204,21 +219,10 @@ impl NotificationService {
         self.events.emit(Audience::Everyone, SocialEvent::Announced { announcement: announcement.clone() }.into()).await;
         Ok(announcement)
     }
-}
 
-#[async_trait]
-impl Notifier for NotificationService {
-    fn notify_later(self: Arc<Self>, draft: NotificationDraft) {
-        let service = self.clone();
-        self.pending.spawn(async move {
-            let kind = draft.kind;
-            if let Err(e) = service.notify(draft).await {
-                tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
-            }
-        });
-    }
-
-    async fn notify(&self, draft: NotificationDraft) -> DomainResult<()> {
+    /// Stores a notification, then tells the recipient's sockets; a draft whose actor
+    /// is its recipient is dropped.
+    pub async fn notify(&self, draft: NotificationDraft) -> DomainResult<()> {
         if draft.actor.as_deref() == Some(draft.recipient.as_str()) {
             return Ok(());
         }
@@ -244,11 +248,6 @@ impl Notifier for NotificationService {
         self.events.emit(Audience::Room(Room::User(draft.recipient)), stored.into()).await;
         Ok(())
     }
-}
-
-/// Sends a draft without making the caller wait; failures are logged.
-pub fn notify_in_background(notifier: &Arc<dyn Notifier>, draft: NotificationDraft) {
-    notifier.clone().notify_later(draft);
 }
 
 /// The `@username` mentions of a text, without duplicates, at most 20.

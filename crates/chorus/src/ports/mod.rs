@@ -10,7 +10,6 @@ pub mod cluster;
 pub mod dirty;
 pub mod limits;
 pub mod live_store;
-pub mod notify;
 pub mod publisher;
 pub mod sanctions_store;
 pub mod social_store;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::domain::model::UserSummary;
-use crate::ports::notify::NotificationData;
+use crate::domain::notification_draft::NotificationData;
 use crate::domain::time::Timestamp;
 use crate::ports::store::StoreResult;
 

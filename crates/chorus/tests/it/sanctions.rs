@@ -57,6 +57,48 @@ async fn a_muted_user_reads_but_posts_nothing() {
     app.stop().await;
 }
 
+/// The mute is the posting services' own rule, so it holds for every command that
+/// posts text (the contract marks them) whichever door it comes through.
+#[tokio::test]
+async fn a_server_wide_mute_refuses_every_posting_command() {
+    let app = spawn_app().await;
+    let loud = app.socket("loud").await;
+    // Something of each kind to post on, or to edit, before the mute.
+    let (status, room) = app.rest(Method::POST, "/api/chat/rooms", Some(&app.token("loud")), Some(json!({"otherUserId": "quiet"}))).await;
+    assert_eq!(status, 201, "{room}");
+    let room_id = room["data"]["id"].as_str().expect("room id").to_owned();
+    let sent = loud.ok("chat:send", json!({"roomId": room_id, "clientMsgId": "m1", "text": "hello"})).await;
+    let message_id = sent["message"]["id"].as_str().expect("message id").to_owned();
+    let posted = loud.ok("content:comment", json!({"contentId": "calm", "text": "first"})).await;
+    let comment_id = posted["comment"]["id"].as_str().expect("comment id").to_owned();
+    let (status, stream) = app.rest(Method::POST, "/api/streams", Some(&app.token("host")), Some(json!({"title": "show"}))).await;
+    assert_eq!(status, 201, "{stream}");
+    let stream_id = stream["data"]["id"].as_str().expect("stream id").to_owned();
+    let (status, _) = app.rest(Method::POST, &format!("/api/streams/{stream_id}/status"), Some(&app.token("host")), Some(json!({"status": "live"}))).await;
+    assert_eq!(status, 200);
+    loud.ok("stream:join", json!({"streamId": stream_id})).await;
+
+    assert_eq!(moderate(&app, "mute", json!({"userId": "loud", "durationSec": 600})).await.0, 200);
+    let posting = [
+        ("content:comment", json!({"contentId": "calm", "text": "shout"})),
+        ("comment:edit", json!({"commentId": comment_id, "text": "shout"})),
+        ("chat:send", json!({"roomId": room_id, "clientMsgId": "m2", "text": "shout"})),
+        ("chat:edit", json!({"messageId": message_id, "text": "shout"})),
+        ("stream:chat", json!({"streamId": stream_id, "text": "shout"})),
+    ];
+    let contract = chorus::transport::contract::Contract::build();
+    let marked: Vec<&str> = contract.commands.iter().filter(|c| c.posts_text).map(|c| c.name).collect();
+    assert_eq!(marked, posting.iter().map(|(event, _)| *event).collect::<Vec<_>>(), "every command the contract marks as posting is tried here");
+    for (event, payload) in posting {
+        assert_eq!(loud.err(event, payload).await, "forbidden", "{event} by a muted user");
+    }
+    let (status, body) = app.rest(Method::PATCH, &format!("/api/comments/{comment_id}"), Some(&app.token("loud")), Some(json!({"text": "shout"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "the REST door refuses alike");
+    let (_, page) = app.rest(Method::GET, "/api/content/calm/comments", None, None).await;
+    assert_eq!((page["data"]["total"].as_i64(), page["data"]["comments"][0]["text"].as_str()), (Some(1), Some("first")), "nothing changed: {page}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn revoking_tokens_closes_sockets_and_refuses_older_tokens_only() {
     let app = spawn_app().await;

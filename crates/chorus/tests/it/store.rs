@@ -54,7 +54,7 @@ async fn the_inbox_pages_below_a_notification(store: &Arc<SqlStore>) {
                 subject_kind: None,
                 subject_id: None,
                 phrase: format!("note {n}"),
-                data: chorus::ports::notify::NotificationData::Custom(serde_json::json!({})),
+                data: chorus::domain::notification_draft::NotificationData::Custom(serde_json::json!({})),
                 group_key: None,
                 window_start: at,
                 at,

@@ -9,7 +9,7 @@ use super::{Arg, SqlStore, store_error};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
-use crate::ports::notify::NotificationData;
+use crate::domain::notification_draft::NotificationData;
 use crate::ports::store::{StoreError, StoreResult};
 
 const NOTIFICATION_SELECT: &str = "SELECT n.id, n.kind, n.actor_id, n.actor_count, n.subject_kind, n.subject_id, n.phrase,

@@ -26,12 +26,10 @@ use self::registry::CallRegistry;
 use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::CallEvent;
-use super::notifications::notify_in_background;
 use super::text::valid_id;
 use super::users::UserDirectory;
 use crate::ports::chat_members::ChatMembers;
 use crate::ports::events::EventSink;
-use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, Room};
 
 /// Whom `call:invite` calls.
@@ -65,7 +63,6 @@ pub struct CallService {
     members: Arc<dyn ChatMembers>,
     users: Arc<UserDirectory>,
     events: Arc<dyn EventSink>,
-    notifier: Arc<dyn Notifier>,
     rules: CallRules,
 }
 
@@ -74,10 +71,9 @@ impl CallService {
         members: Arc<dyn ChatMembers>,
         users: Arc<UserDirectory>,
         events: Arc<dyn EventSink>,
-        notifier: Arc<dyn Notifier>,
         rules: CallRules,
     ) -> Self {
-        Self { registry: CallRegistry::default(), members, users, events, notifier, rules }
+        Self { registry: CallRegistry::default(), members, users, events, rules }
     }
 
     pub fn rules(&self) -> &CallRules {
@@ -221,22 +217,8 @@ impl CallService {
                     self.events.emit(Audience::Connection(connection), CallEvent::Left { call_id, user_id }.into()).await;
                 }
                 CallEffect::Missed { call_id, user_id, caller_id, media, room_id } => {
-                    let text = match media {
-                        Media::Audio => "tried to call you",
-                        Media::Video => "tried to video call you",
-                    };
-                    notify_in_background(
-                        &self.notifier,
-                        NotificationDraft {
-                            recipient: user_id,
-                            kind: NotificationKind::Message,
-                            actor: Some(caller_id),
-                            subject: Some(Subject { kind: "call".into(), id: call_id.clone() }),
-                            text: text.into(),
-                            data: NotificationData::MissedCall { call_id: call_id.clone(), media, missed: true, room_id: room_id.clone() },
-                            group_key: None,
-                        },
-                    );
+                    let missed = CallEvent::Missed { call_id, user_id: user_id.clone(), caller_id, media, room_id };
+                    self.events.emit(Audience::Room(Room::User(user_id)), missed.into()).await;
                 }
             }
         }

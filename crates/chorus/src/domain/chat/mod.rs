@@ -25,7 +25,6 @@ use super::model::Actor;
 use super::error::{DomainError, DomainResult};
 use super::events::ChatEvent;
 use super::model::UserSummary;
-use super::notifications::notify_in_background;
 use super::text::{short_label, trimmed_text, valid_emoji, valid_id};
 use super::time::Timestamp;
 use super::typing::{TypingKey, TypingTracker};
@@ -33,14 +32,10 @@ use super::users::UserDirectory;
 use crate::ports::chat_store::{ChatStore, MessageStored, NewMessage, NewRoom, RoomAccess};
 use crate::ports::cluster::SessionRegistry;
 use crate::ports::events::EventSink;
-use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 
 /// Prefix of chat places in the typing tracker.
 const TYPING_PLACE: &str = "chat:";
-
-/// Characters of a message quoted in a notification.
-const PREVIEW_CHARS: usize = 100;
 
 /// The chat service.
 pub struct ChatService {
@@ -53,7 +48,6 @@ pub struct ChatService {
     /// Who is connected: offline members get a notification instead.
     sessions: Arc<dyn SessionRegistry>,
     typing: Arc<TypingTracker>,
-    notifier: Arc<dyn Notifier>,
     /// Guards message texts when `chat` is a moderated surface.
     moderation: Arc<Moderation>,
     rules: ChatRules,
@@ -61,8 +55,7 @@ pub struct ChatService {
 
 impl ChatService {
     /// Wires the service to its store, the profiles, the publisher (room joins), the
-    /// event sink, the session registry (who is online), a typing tracker of its own and
-    /// the notifier.
+    /// event sink, the session registry (who is online) and a typing tracker of its own.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn ChatStore>,
@@ -71,11 +64,10 @@ impl ChatService {
         events: Arc<dyn EventSink>,
         sessions: Arc<dyn SessionRegistry>,
         typing: Arc<TypingTracker>,
-        notifier: Arc<dyn Notifier>,
         moderation: Arc<Moderation>,
         rules: ChatRules,
     ) -> Self {
-        Self { store, users, publisher, events, sessions, typing, notifier, moderation, rules }
+        Self { store, users, publisher, events, sessions, typing, moderation, rules }
     }
 
     /// The limits this service enforces.
@@ -237,6 +229,7 @@ impl ChatService {
     /// the writer's batch insert), one emit to the members' `user:` rooms. The same
     /// `clientMsgId` again returns the stored message with `duplicate: true`.
     pub async fn send(&self, actor: &Actor, input: &SendInput) -> DomainResult<Sent> {
+        self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let room_id = valid_id("roomId", &input.room_id)?;
         let client_msg_id = valid_id("clientMsgId", &input.client_msg_id)?;
         let body = message_body(input.kind.as_deref(), input.text.as_deref(), input.location, self.rules.max_text_chars)?;
@@ -294,38 +287,10 @@ impl ChatService {
         if !is_member {
             members.push(me.clone());
         }
-        self.events.emit(members_of(&members), ChatEvent::MessageSent { message: message.clone() }.into()).await;
+        let sent = ChatEvent::MessageSent { message: message.clone(), members: members.clone(), private: context.kind != RoomKind::Public };
+        self.events.emit(members_of(&members), sent.into()).await;
         self.stop_typing(actor, room_id).await;
-        if context.kind != RoomKind::Public {
-            self.notify_offline(&members, &message).await;
-        }
         Ok(Sent { message, duplicate: false })
-    }
-
-    /// Members with no connected socket find the message in their inbox; a burst in one
-    /// room folds into one notification. Public rooms notify nobody: they are channels.
-    async fn notify_offline(&self, members: &[String], message: &ChatMessage) {
-        let sender = &message.sender.id;
-        let room_id = &message.room_id;
-        let preview: String = match message.kind {
-            MessageKind::Text => message.text.chars().take(PREVIEW_CHARS).collect(),
-            MessageKind::Location => "shared a location".to_owned(),
-        };
-        let online = self.sessions.online_among(members).await;
-        for (member, _) in members.iter().zip(online).filter(|(m, on)| *m != sender && !on) {
-            notify_in_background(
-                &self.notifier,
-                NotificationDraft {
-                    recipient: member.clone(),
-                    kind: NotificationKind::Message,
-                    actor: Some(sender.clone()),
-                    subject: Some(Subject { kind: "chat".into(), id: room_id.clone() }),
-                    text: "sent you a message".into(),
-                    data: NotificationData::Message { room_id: room_id.to_owned(), message_id: message.id.clone(), preview: preview.clone() },
-                    group_key: Some(format!("chat:{room_id}")),
-                },
-            );
-        }
     }
 
     /// `chat:typing`: announced to the others watching the room; expires by itself.
@@ -436,6 +401,7 @@ impl ChatService {
 
     /// `chat:edit`: the sender, within the edit window, text messages only.
     pub async fn edit(&self, actor: &Actor, message_id: &str, text: &str) -> DomainResult<ChatMessage> {
+        self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let message_id = valid_id("messageId", message_id)?;
         let text = trimmed_text("text", text, self.rules.max_text_chars)?;
         self.moderation.guard(Surface::Chat, &text).await?;

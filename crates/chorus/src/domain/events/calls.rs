@@ -19,6 +19,9 @@ pub enum CallEvent {
     Left { call_id: String, user_id: UserId },
     /// The call ended for the one told, for `reason`.
     Ended { call_id: String, reason: EndReason },
+    /// `user_id` never answered a call that rang them. No wire event: they find it in
+    /// their inbox.
+    Missed { call_id: String, user_id: UserId, caller_id: UserId, media: Media, room_id: Option<String> },
 }
 
 impl CallEvent {

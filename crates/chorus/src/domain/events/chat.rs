@@ -11,8 +11,9 @@ pub enum ChatEvent {
     MemberJoined { room_id: String, user: UserSummary },
     /// Someone stopped watching a room, or left it for good.
     MemberLeft { room_id: String, user_id: UserId },
-    /// A message was stored (its `room_id` names the room).
-    MessageSent { message: ChatMessage },
+    /// A message was stored (its `room_id` names the room). `members` are the room's
+    /// members when it was sent; `private` is false for a public room (a channel).
+    MessageSent { message: ChatMessage, members: Vec<UserId>, private: bool },
     /// Its sender edited a message.
     MessageEdited { message: ChatMessage },
     /// A message was deleted (soft: it keeps its place).

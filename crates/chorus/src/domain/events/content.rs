@@ -4,13 +4,23 @@
 use crate::domain::model::{Comment, ContentId, Counts, RankedItem, UserId, UserSummary};
 use crate::domain::time::Timestamp;
 
+/// Whose an item is, and what kind of item: what a notification of a like or a comment
+/// says ("liked your video").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOwner {
+    pub owner_id: Option<UserId>,
+    pub content_type: String,
+}
+
 /// Something that happened in a content room.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContentEvent {
     /// A like was added or removed (a repeated like changes nothing and is not told).
-    LikeToggled { content_id: ContentId, user_id: UserId, is_liked: bool, likes_count: i64, at: Timestamp },
-    /// A comment or a reply was stored.
-    CommentCreated { comment: Comment, comments_count: i64, at: Timestamp },
+    /// `item` is whose it is (its owner hears of a like).
+    LikeToggled { content_id: ContentId, user_id: UserId, is_liked: bool, likes_count: i64, at: Timestamp, item: ItemOwner },
+    /// A comment or a reply was stored. `item` is whose the item is and
+    /// `parent_author` who wrote the comment replied to: they hear of it.
+    CommentCreated { comment: Comment, comments_count: i64, at: Timestamp, item: ItemOwner, parent_author: Option<UserId> },
     /// Its author edited a comment.
     CommentEdited { comment: Comment },
     /// A comment was deleted (by its author, the item's owner or a moderator).

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod collab;
 pub mod content;
 pub mod live;
+pub mod relayed;
 pub mod social;
 
 pub use account::AccountEvent;
@@ -20,6 +21,7 @@ pub use chat::ChatEvent;
 pub use collab::CollabEvent;
 pub use content::ContentEvent;
 pub use live::LiveEvent;
+pub use relayed::RelayedEvent;
 pub use social::SocialEvent;
 
 /// Something that happened that watchers should hear of.
@@ -32,6 +34,8 @@ pub enum DomainEvent {
     Calls(CallEvent),
     Collab(CollabEvent),
     Account(AccountEvent),
+    /// The app backend's own event (server API), relayed as it sent it.
+    Relayed(RelayedEvent),
 }
 
 impl DomainEvent {
@@ -45,6 +49,7 @@ impl DomainEvent {
             Self::Calls(_) => "calls",
             Self::Collab(_) => "collab",
             Self::Account(_) => "account",
+            Self::Relayed(_) => "relayed",
         }
     }
 
@@ -60,6 +65,7 @@ impl DomainEvent {
             Self::Calls(e) => e.is_snapshot(),
             Self::Collab(e) => e.is_snapshot(),
             Self::Account(e) => e.is_snapshot(),
+            Self::Relayed(_) => false,
         }
     }
 }
@@ -103,5 +109,11 @@ impl From<CollabEvent> for DomainEvent {
 impl From<AccountEvent> for DomainEvent {
     fn from(e: AccountEvent) -> Self {
         Self::Account(e)
+    }
+}
+
+impl From<RelayedEvent> for DomainEvent {
+    fn from(e: RelayedEvent) -> Self {
+        Self::Relayed(e)
     }
 }

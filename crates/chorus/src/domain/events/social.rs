@@ -16,6 +16,9 @@ pub enum SocialEvent {
     UnreadCounted { unread_count: i64 },
     /// An operator announced something to everyone online.
     Announced { announcement: Announcement },
+    /// `follower` started following `followee`. No wire event: the followee hears of
+    /// it through a notification.
+    Followed { follower: UserId, followee: UserId, at: Timestamp },
     /// A followed creator published new content.
     NewContentPublished { content_id: ContentId, content_type: String, title: Option<String>, creator: UserSummary, at: Timestamp },
     /// How others now see a user (`presence` as a watcher reads it).

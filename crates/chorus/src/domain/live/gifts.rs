@@ -15,10 +15,8 @@ use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::model::UserSummary;
-use crate::domain::notifications::notify_in_background;
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{GiftApplied, GiftOrder, GiftOutcome};
-use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Subject};
 
 /// Ack of `gift:send`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -100,6 +98,7 @@ impl GiftService {
         s.board.track(stream);
         let sent = LiveEvent::GiftSent {
             stream_id: stream.id.clone(),
+            creator_id: stream.owner_id.clone(),
             sender: sender.clone(),
             gift: gift.clone(),
             count,
@@ -116,18 +115,5 @@ impl GiftService {
         if let Some(battle) = &applied.battle {
             s.board.battle_changed(&battle.id);
         }
-        let noun = if count == 1 { gift.name.clone() } else { format!("{count} × {}", gift.name) };
-        notify_in_background(
-            &s.notifier,
-            NotificationDraft {
-                recipient: stream.owner_id.clone(),
-                kind: NotificationKind::Gift,
-                actor: Some(sender.id.clone()),
-                subject: Some(Subject { kind: "stream".into(), id: stream.id.clone() }),
-                text: format!("sent you {noun}"),
-                data: NotificationData::Gift { stream_id: stream.id.clone(), gift_id: gift.id.clone(), count, coins: applied.transaction.amount },
-                group_key: Some(format!("gift:{}", stream.id)),
-            },
-        );
     }
 }

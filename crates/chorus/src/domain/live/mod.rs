@@ -53,7 +53,6 @@ use crate::ports::cluster::ViewerRegistry;
 use crate::ports::events::EventSink;
 use crate::ports::limits::RateLimiter;
 use crate::ports::live_store::{BattleStore, StreamStore, WalletStore};
-use crate::ports::notify::Notifier;
 use crate::ports::publisher::{Audience, EventPublisher, Room};
 
 /// How often the board forgets streams nobody watches.
@@ -77,7 +76,6 @@ pub struct LivePorts {
     pub publisher: Arc<dyn EventPublisher>,
     /// Where what happened is told.
     pub events: Arc<dyn EventSink>,
-    pub notifier: Arc<dyn Notifier>,
     pub moderation: Arc<Moderation>,
     /// The per-viewer stream chat limit (`LimitClass::StreamChat`), cluster-wide.
     pub limits: Arc<dyn RateLimiter>,
@@ -92,7 +90,6 @@ pub struct Shared {
     pub(crate) viewers: Arc<dyn ViewerRegistry>,
     pub(crate) publisher: Arc<dyn EventPublisher>,
     pub(crate) events: Arc<dyn EventSink>,
-    pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) moderation: Arc<Moderation>,
     pub(crate) catalog: GiftCatalog,
     pub(crate) rules: LiveRules,
@@ -164,7 +161,6 @@ impl Live {
             viewers: ports.viewers,
             publisher: ports.publisher,
             events: ports.events,
-            notifier: ports.notifier,
             moderation: ports.moderation,
             catalog,
             rules,

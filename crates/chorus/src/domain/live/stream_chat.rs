@@ -43,6 +43,7 @@ impl StreamChat {
     /// `stream:chat`.
     pub async fn send(&self, actor: &Actor, stream_id: &str, text: &str) -> DomainResult<ChatPosted> {
         let s = &self.shared;
+        s.moderation.ensure_may_post(&actor.identity.user_id)?;
         let text = trimmed_text("text", text, s.rules.max_chat_chars)?;
         let stream = s.open_stream(stream_id).await?;
         let me = &actor.identity.user_id;

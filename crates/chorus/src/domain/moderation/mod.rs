@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use self::rules::{AllCaps, Blocklist, LinkPolicy, Prepared, RepeatedCharacters, Rule};
 use crate::config::Settings;
+use crate::domain::sanctions::AccountSanctions;
 
 /// Where a text is posted (the webhook and the logs are told).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -133,6 +134,8 @@ pub struct Moderation {
     fail_open: bool,
     /// Surfaces besides stream chat whose posts `guard` checks (`moderation_surfaces`).
     guarded: Vec<Surface>,
+    /// Server-wide mutes (`POST /api/server/moderation/mute`): a muted user posts nothing.
+    mutes: Option<Arc<AccountSanctions>>,
 }
 
 impl Moderation {
@@ -151,7 +154,21 @@ impl Moderation {
         if config.caps_min_letters > 0 {
             rules.push(Box::new(AllCaps { min_letters: config.caps_min_letters, min_percent: 80 }));
         }
-        Self { rules, external, fail_open: config.fail_open, guarded: config.guarded.clone() }
+        Self { rules, external, fail_open: config.fail_open, guarded: config.guarded.clone(), mutes: None }
+    }
+
+    /// The pipeline that also refuses every post of a user muted server-wide.
+    pub fn with_mutes(self, mutes: Arc<AccountSanctions>) -> Self {
+        Self { mutes: Some(mutes), ..self }
+    }
+
+    /// Refuses any post (comment, chat message, stream chat) by a user muted
+    /// server-wide, on whichever door it comes (`forbidden`).
+    pub fn ensure_may_post(&self, author: &str) -> crate::domain::error::DomainResult<()> {
+        match &self.mutes {
+            Some(mutes) => mutes.ensure_may_post(author),
+            None => Ok(()),
+        }
     }
 
     /// The pipeline a node runs with: `blocklist`, `moderation_*` settings, and the

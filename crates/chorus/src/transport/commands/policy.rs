@@ -1,7 +1,9 @@
-//! What the router checks before a command runs, declared once per command in the
-//! area tables: its rate-limit class, whether it posts text, whether guests may send
-//! it, whether it joins a room.
+//! What a command asks before it runs, declared once per command in the area tables:
+//! its rate-limit class, whether it posts text, whether guests may send it, whether it
+//! joins a room. The router draws from the rate limit and asks the domain's admission
+//! rules (`Demands`); the posting ban is the posting services' own check, on every door.
 
+use crate::domain::admission::Demands;
 use crate::ports::limits::LimitClass;
 
 /// The rules the router applies to one command, read from its event name before the
@@ -10,8 +12,8 @@ use crate::ports::limits::LimitClass;
 pub struct Policy {
     /// The token bucket the command draws from.
     pub limit: LimitClass,
-    /// It posts text others read, so a user banned from posting (a server-wide mute)
-    /// may not send it.
+    /// It posts text others read, so its service refuses it to a user banned from
+    /// posting (a server-wide mute); the contract says so.
     pub posts_text: bool,
     /// A guest (a socket without a token) may send it.
     pub guests: bool,
@@ -27,5 +29,10 @@ impl Policy {
     /// A members-only command that draws from `limit` and neither posts nor joins.
     pub const fn limited(limit: LimitClass) -> Self {
         Self { limit, posts_text: false, guests: false, joins_room: false }
+    }
+
+    /// What the command asks of its sender, for the domain's admission rules.
+    pub const fn demands(self) -> Demands {
+        Demands { guests: self.guests, opens_room: self.joins_room }
     }
 }

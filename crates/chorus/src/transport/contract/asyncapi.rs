@@ -45,6 +45,7 @@ pub fn document(contract: &Contract) -> Value {
                 "summary": command.summary,
                 "payload": command.payload,
                 "x-chorus-guests": command.guests,
+                "x-chorus-posts-text": command.posts_text,
             }),
         );
         messages.insert(

@@ -37,6 +37,8 @@ pub struct CommandContract {
     pub ack: Value,
     /// Whether a guest may send it.
     pub guests: bool,
+    /// Whether it posts text, so a muted sender is refused.
+    pub posts_text: bool,
 }
 
 /// One server event.
@@ -84,6 +86,7 @@ impl Contract {
                 payload: kind.payload_schema(&mut reading).to_value(),
                 ack: kind.ack_schema(&mut writing).to_value(),
                 guests: kind.policy().guests,
+                posts_text: kind.policy().posts_text,
             })
             .collect();
         let events: Vec<EventContract> = native::events()

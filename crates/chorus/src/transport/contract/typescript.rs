@@ -53,7 +53,9 @@ pub fn declarations(contract: &Contract) -> String {
     for command in &contract.commands {
         let payload = ts_type(&command.payload, 1);
         let ack = ts_type(&command.ack, 1);
-        let _ = writeln!(out, "  /** {}{} */", doc_text(&command.summary), if command.guests { " Guests may send it." } else { "" });
+        let guests = if command.guests { " Guests may send it." } else { "" };
+        let posts = if command.posts_text { " Refused (`forbidden`) while the sender is muted." } else { "" };
+        let _ = writeln!(out, "  /** {}{guests}{posts} */", doc_text(&command.summary));
         let _ = writeln!(out, "  {}: (payload: {payload}, ack: (response: Ack<{ack}>) => void) => void;", quote_key(command.name));
     }
     out.push_str("}\n\n");

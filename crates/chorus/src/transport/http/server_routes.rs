@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::envelope::{ApiError, ApiResult, ok};
 use super::extract::{Body, ServerCaller};
 use crate::domain::error::DomainError;
+use crate::domain::events::RelayedEvent;
 use crate::domain::notifications::Announcement;
 use crate::domain::sanctions::TokensRevoked;
 use crate::domain::text::valid_id;
@@ -92,7 +93,7 @@ struct NotificationBody {
 }
 
 async fn send_notification(State(app): State<App>, _: ServerCaller, Body(b): Body<NotificationBody>) -> ApiResult<Value> {
-    use crate::ports::notify::{NotificationData, NotificationDraft, Notifier};
+    use crate::domain::notification_draft::{NotificationData, NotificationDraft};
     let recipient = valid_id("userId", &b.user_id)?.to_owned();
     let kind = crate::domain::notifications::parse_kind(&b.kind)
         .ok_or_else(|| ApiError(DomainError::bad_request("type must be a notification type of PROTOCOL.md §8")))?;
@@ -150,7 +151,7 @@ async fn emit(State(app): State<App>, _: ServerCaller, Body(b): Body<EmitBody>) 
         (None, None, true) => Audience::Everyone,
         _ => return Err(ApiError(DomainError::bad_request("to must name exactly one of userId, room or all"))),
     };
-    app.publisher.publish(audience, &b.event, b.data).await;
+    app.events.emit(audience, RelayedEvent { name: b.event, data: b.data }.into()).await;
     Ok(ok(json!({ "delivered": true })))
 }
 

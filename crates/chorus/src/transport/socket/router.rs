@@ -1,7 +1,8 @@
 //! One fallback handler per socket routes every client event by name. Compared with a
 //! handler per event it keeps per-socket memory small, and unknown events land here
 //! too and get their `bad_request`. It reads the command's policy from the event name,
-//! checks it, parses the command, hands it to its area's executor and acks.
+//! draws from its rate limit, asks the domain's admission rules, parses the command,
+//! hands it to its area's executor and acks. Every other rule is the services' own.
 
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -47,7 +48,12 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     let closing_app = app.clone();
     s.on_disconnect(move |s: SocketRef<A>, reason: DisconnectReason| {
         let app = closing_app.clone();
-        async move { closed(&app, &s, reason).await }
+        // Tracked from the start, so a shutdown waits for it.
+        let cleanup = app.cleanups.token();
+        async move {
+            closed(&app, &s, reason).await;
+            drop(cleanup);
+        }
     });
 }
 
@@ -56,9 +62,7 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
     let actor = Actor { identity: session.identity(), connection: Some(ConnectionId(s.id.to_string())) };
     let kind = CommandKind::of(event);
     let policy = kind.map_or(Policy::UNKNOWN, CommandKind::policy);
-    if actor.identity.guest && !policy.guests {
-        return Err(DomainError::unauthorized("guests may only join public rooms and record views"));
-    }
+    app.admission.ensure_sender(&actor, policy.demands())?;
     let data = data?;
     if let Err(retry_after_ms) = app.limits.check(policy.limit, &actor.identity.user_id).await {
         metrics::counter!("chorus_rate_limited_total").increment(1);
@@ -74,12 +78,7 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
         return Err(DomainError::rate_limited(retry_after_ms));
     }
     // One cap on every room a socket joins (its own user room aside), whatever the area.
-    if policy.joins_room && app.settings.max_rooms_per_socket > 0 && s.rooms().len() > app.settings.max_rooms_per_socket {
-        return Err(DomainError::conflict(format!("a socket may be in at most {} rooms", app.settings.max_rooms_per_socket)));
-    }
-    if policy.posts_text {
-        app.sanctions.ensure_may_post(&actor.identity.user_id)?;
-    }
+    app.admission.ensure_room_for(policy.demands(), s.rooms().len())?;
     metrics::counter!("chorus_commands_total").increment(1);
     let kind = kind.ok_or_else(|| unknown_event(event))?;
     let reply = execute(app, s, session, &actor, kind.parse(data)?).await?;

@@ -68,8 +68,10 @@ pub struct CallEnded<'a> {
 }
 
 /// The event name and payload of a call event.
-pub fn encode(event: &CallEvent) -> (&'static str, Value) {
-    match event {
+pub fn encode(event: &CallEvent) -> Option<(&'static str, Value)> {
+    let encoded = match event {
+        // The callee finds it in their inbox.
+        CallEvent::Missed { .. } => return None,
         CallEvent::Ringing { call_id, from, media, room_id } => {
             wire(&CallIncoming { call_id, from, media: *media, room_id: room_id.as_deref() })
         }
@@ -77,7 +79,8 @@ pub fn encode(event: &CallEvent) -> (&'static str, Value) {
         CallEvent::Accepted { call_id, user_id } => wire(&CallAccepted { call_id, user_id }),
         CallEvent::Left { call_id, user_id } => wire(&CallLeft { call_id, user_id }),
         CallEvent::Ended { call_id, reason } => wire(&CallEnded { call_id, reason: *reason }),
-    }
+    };
+    Some(encoded)
 }
 
 #[cfg(test)]
@@ -92,22 +95,24 @@ mod tests {
     fn a_direct_call_rings_without_a_room_id_and_a_room_call_with_one() {
         let from = UserSummary::unknown("ann");
         let direct = CallEvent::Ringing { call_id: "c".into(), from: from.clone(), media: Media::Audio, room_id: None };
-        assert_eq!(encode(&direct), ("call:incoming", json!({ "callId": "c", "from": from, "media": "audio" })));
+        assert_eq!(encode(&direct), Some(("call:incoming", json!({ "callId": "c", "from": from, "media": "audio" }))));
         let room = CallEvent::Ringing { call_id: "c".into(), from: from.clone(), media: Media::Video, room_id: Some("r".into()) };
-        assert_eq!(encode(&room), ("call:incoming", json!({ "callId": "c", "from": from, "media": "video", "roomId": "r" })));
+        assert_eq!(encode(&room), Some(("call:incoming", json!({ "callId": "c", "from": from, "media": "video", "roomId": "r" }))));
     }
 
     #[test]
     fn events_keep_their_documented_names_and_fields() {
         let signal = json!({ "sdp": "v=0" });
         let relayed = CallEvent::SignalRelayed { call_id: "c".into(), from_user_id: "ann".into(), signal: signal.clone() };
-        assert_eq!(encode(&relayed), ("call:signal", json!({ "callId": "c", "fromUserId": "ann", "signal": signal })));
+        assert_eq!(encode(&relayed), Some(("call:signal", json!({ "callId": "c", "fromUserId": "ann", "signal": signal }))));
         let accepted = CallEvent::Accepted { call_id: "c".into(), user_id: "bob".into() };
-        assert_eq!(encode(&accepted), ("call:accepted", json!({ "callId": "c", "userId": "bob" })));
+        assert_eq!(encode(&accepted), Some(("call:accepted", json!({ "callId": "c", "userId": "bob" }))));
         let left = CallEvent::Left { call_id: "c".into(), user_id: "bob".into() };
-        assert_eq!(encode(&left), ("call:left", json!({ "callId": "c", "userId": "bob" })));
+        assert_eq!(encode(&left), Some(("call:left", json!({ "callId": "c", "userId": "bob" }))));
         let ended = CallEvent::Ended { call_id: "c".into(), reason: EndReason::AnsweredElsewhere };
-        assert_eq!(encode(&ended), ("call:ended", json!({ "callId": "c", "reason": "answered_elsewhere" })));
+        assert_eq!(encode(&ended), Some(("call:ended", json!({ "callId": "c", "reason": "answered_elsewhere" }))));
         assert!(!ended.is_snapshot());
+        let missed = CallEvent::Missed { call_id: "c".into(), user_id: "bob".into(), caller_id: "ann".into(), media: Media::Audio, room_id: None };
+        assert_eq!(encode(&missed), None, "a missed call reaches the callee as a notification");
     }
 }

@@ -103,7 +103,7 @@ pub fn encode(event: &ChatEvent) -> (&'static str, Value) {
     match event {
         ChatEvent::MemberJoined { room_id, user } => wire(&ChatUserJoined { room_id, user }),
         ChatEvent::MemberLeft { room_id, user_id } => wire(&ChatUserLeft { room_id, user_id }),
-        ChatEvent::MessageSent { message } => wire(&ChatMessageSent { room_id: &message.room_id, message }),
+        ChatEvent::MessageSent { message, .. } => wire(&ChatMessageSent { room_id: &message.room_id, message }),
         ChatEvent::MessageEdited { message } => wire(&ChatEdited { room_id: &message.room_id, message }),
         ChatEvent::MessageDeleted { room_id, message_id } => wire(&ChatDeleted { room_id, message_id }),
         ChatEvent::MessageReacted { room_id, message_id, emoji, user_id, count } => {

@@ -140,10 +140,10 @@ pub struct RankingUpdate<'a> {
 /// The event name and payload of a content event.
 pub fn encode(event: &ContentEvent) -> (&'static str, Value) {
     match event {
-        ContentEvent::LikeToggled { content_id, user_id, is_liked, likes_count, at } => {
+        ContentEvent::LikeToggled { content_id, user_id, is_liked, likes_count, at, .. } => {
             wire(&ContentLike { content_id, user_id, is_liked: *is_liked, likes_count: *likes_count, timestamp: *at })
         }
-        ContentEvent::CommentCreated { comment, comments_count, at } => wire(&ContentComment {
+        ContentEvent::CommentCreated { comment, comments_count, at, .. } => wire(&ContentComment {
             content_id: &comment.content_id,
             comment,
             comments_count: *comments_count,
@@ -180,14 +180,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::events::content::ItemOwner;
     use crate::domain::model::{Counts, UserSummary};
     use crate::domain::time::Timestamp;
+
+    fn owner() -> ItemOwner {
+        ItemOwner { owner_id: Some("o".into()), content_type: "video".into() }
+    }
 
     #[test]
     fn events_keep_their_documented_names_and_fields() {
         let at = Timestamp(1_700_000_000_000);
         let (name, payload) =
-            encode(&ContentEvent::LikeToggled { content_id: "c".into(), user_id: "u".into(), is_liked: true, likes_count: 3, at });
+            encode(&ContentEvent::LikeToggled { content_id: "c".into(), user_id: "u".into(), is_liked: true, likes_count: 3, at, item: owner() });
         assert_eq!(name, "content:like");
         assert_eq!(payload, json!({ "contentId": "c", "userId": "u", "isLiked": true, "likesCount": 3, "timestamp": at }));
         let counts = Counts { likes: 1, comments: 2, views: 3, shares: 4 };

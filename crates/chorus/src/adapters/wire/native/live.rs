@@ -252,7 +252,7 @@ pub fn encode(event: &LiveEvent) -> (&'static str, Value) {
         LiveEvent::Moderated { stream_id, action, until, reason } => {
             wire(&StreamModerated { stream_id, action: *action, until: *until, reason: reason.as_deref() })
         }
-        LiveEvent::GiftSent { stream_id, sender, gift, count, coins, transaction_id } => {
+        LiveEvent::GiftSent { stream_id, sender, gift, count, coins, transaction_id, .. } => {
             wire(&GiftSentEvent { stream_id, sender, gift, count: *count, coins: *coins, transaction_id })
         }
         LiveEvent::ThroneClaimed { stream_id, holder, coins, previous } => {

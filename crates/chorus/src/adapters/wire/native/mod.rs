@@ -116,16 +116,19 @@ pub fn wire<P: WireEvent>(payload: &P) -> (&'static str, Value) {
     (P::NAME, value)
 }
 
-/// The event name and payload of `event` in the native protocol.
-pub fn encode(event: &DomainEvent) -> (&'static str, Value) {
+/// The event name and payload of `event` in the native protocol; `None` for an event
+/// only the server's own consumers hear of (a follow, a missed call: notifications),
+/// and for a relayed event, whose name is the backend's (`NativeEvents` sends it).
+pub fn encode(event: &DomainEvent) -> Option<(&'static str, Value)> {
     match event {
-        DomainEvent::Content(e) => content::encode(e),
-        DomainEvent::Chat(e) => chat::encode(e),
+        DomainEvent::Content(e) => Some(content::encode(e)),
+        DomainEvent::Chat(e) => Some(chat::encode(e)),
         DomainEvent::Social(e) => social::encode(e),
-        DomainEvent::Live(e) => live::encode(e),
+        DomainEvent::Live(e) => Some(live::encode(e)),
         DomainEvent::Calls(e) => calls::encode(e),
-        DomainEvent::Collab(e) => collab::encode(e),
-        DomainEvent::Account(e) => account::encode(e),
+        DomainEvent::Collab(e) => Some(collab::encode(e)),
+        DomainEvent::Account(e) => Some(account::encode(e)),
+        DomainEvent::Relayed(_) => None,
     }
 }
 
@@ -143,7 +146,11 @@ impl NativeEvents {
 #[async_trait]
 impl EventSink for NativeEvents {
     async fn emit(&self, to: Audience, event: DomainEvent) {
-        let (name, payload) = encode(&event);
+        if let DomainEvent::Relayed(relayed) = event {
+            self.publisher.publish(to, &relayed.name, relayed.data).await;
+            return;
+        }
+        let Some((name, payload)) = encode(&event) else { return };
         if event.is_snapshot() {
             self.publisher.publish_local(to, name, payload).await;
         } else {

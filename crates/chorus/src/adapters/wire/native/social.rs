@@ -107,9 +107,11 @@ pub struct LocationStopped<'a> {
     pub timestamp: Timestamp,
 }
 
-/// The event name and payload of a social event.
-pub fn encode(event: &SocialEvent) -> (&'static str, Value) {
-    match event {
+/// The event name and payload of a social event; `None` for what only the server's own
+/// consumers hear of (a new follow reaches the followee as a notification).
+pub fn encode(event: &SocialEvent) -> Option<(&'static str, Value)> {
+    let encoded = match event {
+        SocialEvent::Followed { .. } => return None,
         SocialEvent::NotificationStored { notification, unread_count } => {
             wire(&NotificationNew { notification, unread_count: *unread_count })
         }
@@ -141,7 +143,8 @@ pub fn encode(event: &SocialEvent) -> (&'static str, Value) {
             live_until: *live_until,
         }),
         SocialEvent::LocationStopped { room_id, user_id, at } => wire(&LocationStopped { room_id, user_id, timestamp: *at }),
-    }
+    };
+    Some(encoded)
 }
 
 #[cfg(test)]
@@ -149,7 +152,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::calls::model::Media;
     use crate::domain::chat::model::Location;
+    use crate::domain::notification_draft::NotificationData;
     use crate::domain::notifications::Announcement;
     use crate::domain::presence::{PresenceView, ShownStatus};
     use crate::domain::time::Timestamp;
@@ -158,10 +163,10 @@ mod tests {
     fn events_keep_their_documented_names_and_fields() {
         let at = Timestamp(1_700_000_000_000);
         let presence = PresenceView { status: ShownStatus::Offline, last_seen: None };
-        let (name, payload) = encode(&SocialEvent::PresenceChanged { user_id: "u".into(), presence });
+        let (name, payload) = encode(&SocialEvent::PresenceChanged { user_id: "u".into(), presence }).expect("a wire event");
         assert_eq!((name, payload), ("presence:update", json!({ "userId": "u", "status": "offline", "lastSeen": null })));
         let announcement = Announcement { id: "a".into(), message: "hi".into(), level: "info".into(), created_at: at };
-        let (name, payload) = encode(&SocialEvent::Announced { announcement: announcement.clone() });
+        let (name, payload) = encode(&SocialEvent::Announced { announcement: announcement.clone() }).expect("a wire event");
         assert_eq!(name, "system:announcement");
         assert_eq!(payload, serde_json::to_value(&announcement).unwrap());
         assert_eq!(payload, json!({ "id": "a", "message": "hi", "level": "info", "createdAt": at }));
@@ -174,7 +179,31 @@ mod tests {
             live_until: None,
         };
         let expected = json!({ "roomId": "r", "userId": "u", "lat": 1.5, "lng": -2.0, "accuracy": null, "timestamp": at, "liveUntil": null });
-        assert_eq!(encode(&shared), ("location:update", expected));
+        assert_eq!(encode(&shared), Some(("location:update", expected)));
         assert!(!shared.is_snapshot());
+        // A follow has no wire event: the followee's notification tells it.
+        assert_eq!(encode(&SocialEvent::Followed { follower: "a".into(), followee: "b".into(), at }), None);
+    }
+
+    /// Each kind of `data` keeps the shape clients read (docs/protocol.md §8).
+    #[test]
+    fn notification_data_keeps_its_documented_shapes() {
+        let shape = |d: NotificationData| serde_json::to_value(d).unwrap();
+        assert_eq!(shape(NotificationData::Content { content_id: "v".into() }), json!({ "contentId": "v" }));
+        assert_eq!(shape(NotificationData::Comment { content_id: "v".into(), comment_id: "c".into() }), json!({ "contentId": "v", "commentId": "c" }));
+        assert_eq!(shape(NotificationData::Follow { follower_id: "f".into() }), json!({ "followerId": "f" }));
+        assert_eq!(
+            shape(NotificationData::Message { room_id: "r".into(), message_id: "m".into(), preview: "hi".into() }),
+            json!({ "roomId": "r", "messageId": "m", "preview": "hi" })
+        );
+        assert_eq!(
+            shape(NotificationData::MissedCall { call_id: "k".into(), media: Media::Video, missed: true, room_id: None }),
+            json!({ "callId": "k", "media": "video", "missed": true, "roomId": null })
+        );
+        assert_eq!(
+            shape(NotificationData::Gift { stream_id: "s".into(), gift_id: "rose".into(), count: 2, coins: 10 }),
+            json!({ "streamId": "s", "giftId": "rose", "count": 2, "coins": 10 })
+        );
+        assert_eq!(shape(NotificationData::Custom(json!({ "any": [1, 2] }))), json!({ "any": [1, 2] }));
     }
 }

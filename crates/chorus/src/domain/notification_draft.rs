@@ -1,12 +1,9 @@
-//! How one area asks for a notification without knowing how notifications are kept
-//! or delivered (the notification service implements it).
+//! A notification to be: who gets it, of what kind, about what, saying what, with the
+//! ids a client opens it by (`data`). The triggers write drafts from domain events, the
+//! server API from a backend's request; the notification service stores and delivers
+//! them.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use serde_json::Value;
-
-use crate::domain::error::DomainResult;
 
 /// The ids a client needs to open the right screen for a notification: its `data`,
 /// stored with it and sent as a JSON object.
@@ -87,43 +84,4 @@ pub struct NotificationDraft {
     /// Drafts with the same key for the same recipient within the grouping window
     /// update one notification ("alice and 3 others liked your video").
     pub group_key: Option<String>,
-}
-
-/// Creates notifications: stored first, then delivered live.
-#[async_trait]
-pub trait Notifier: Send + Sync {
-    async fn notify(&self, draft: NotificationDraft) -> DomainResult<()>;
-    /// Sends a draft without making the caller wait; failures are logged. Graceful
-    /// shutdown waits for these before the store closes.
-    fn notify_later(self: Arc<Self>, draft: NotificationDraft);
-}
-
-#[cfg(test)]
-mod data_tests {
-    use serde_json::json;
-
-    use super::NotificationData;
-    use crate::domain::calls::model::Media;
-
-    /// Each kind of `data` keeps the shape clients read (docs/protocol.md §8).
-    #[test]
-    fn notification_data_keeps_its_documented_shapes() {
-        let shape = |d: NotificationData| serde_json::to_value(d).unwrap();
-        assert_eq!(shape(NotificationData::Content { content_id: "v".into() }), json!({ "contentId": "v" }));
-        assert_eq!(shape(NotificationData::Comment { content_id: "v".into(), comment_id: "c".into() }), json!({ "contentId": "v", "commentId": "c" }));
-        assert_eq!(shape(NotificationData::Follow { follower_id: "f".into() }), json!({ "followerId": "f" }));
-        assert_eq!(
-            shape(NotificationData::Message { room_id: "r".into(), message_id: "m".into(), preview: "hi".into() }),
-            json!({ "roomId": "r", "messageId": "m", "preview": "hi" })
-        );
-        assert_eq!(
-            shape(NotificationData::MissedCall { call_id: "k".into(), media: Media::Video, missed: true, room_id: None }),
-            json!({ "callId": "k", "media": "video", "missed": true, "roomId": null })
-        );
-        assert_eq!(
-            shape(NotificationData::Gift { stream_id: "s".into(), gift_id: "rose".into(), count: 2, coins: 10 }),
-            json!({ "streamId": "s", "giftId": "rose", "count": 2, "coins": 10 })
-        );
-        assert_eq!(shape(NotificationData::Custom(json!({ "any": [1, 2] }))), json!({ "any": [1, 2] }));
-    }
 }
