@@ -429,7 +429,7 @@ impl ContentService {
             match self.users.by_username(&name).await {
                 Ok(Some(user)) => send(user.id, NotificationKind::Mention, "mentioned you in a comment".into()),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "mention lookup failed"),
+                Err(e) => tracing::warn!(error = %e.chain(), "mention lookup failed"),
             }
         }
     }

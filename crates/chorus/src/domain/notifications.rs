@@ -213,7 +213,7 @@ impl Notifier for NotificationService {
         self.pending.spawn(async move {
             let kind = draft.kind;
             if let Err(e) = service.notify(draft).await {
-                tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
+                tracing::warn!(kind = kind.as_str(), error = %e.chain(), "notification not stored");
             }
         });
     }
