@@ -67,7 +67,7 @@ impl Application {
             settings.jwt_audience.as_deref(),
             settings.jwt_leeway_secs,
         )?;
-        let store = SqlStore::connect(settings.database_url.expose())
+        let store = SqlStore::connect(settings.database_url.expose(), &tasks)
             .await
             .with_context(|| format!("opening the database ({})", settings.database_url))?;
 

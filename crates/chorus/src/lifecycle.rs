@@ -20,7 +20,8 @@ pub enum Stage {
     Publishers,
     /// Writes that trail a command (session records of the event log).
     Writers,
-    /// The connections to the stores (the SQL writer, the Redis link's probe).
+    /// The connections to the stores (SQLite's writer and its WAL checkpoints): stopped
+    /// last; the writer commits what is queued before it ends.
     Stores,
 }
 

@@ -385,7 +385,7 @@ async fn users_of_a_killed_node_go_offline_once_through_the_presence_service() {
     let link = link_to(&redis_url()).await;
     let p = prefix();
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(chorus::adapters::sql::SqlStore::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap());
+    let store = Arc::new(chorus::adapters::sql::SqlStore::connect(&format!("sqlite://{}", dir.path().join("p.db").display()), &chorus::lifecycle::Tasks::new()).await.unwrap());
     let service = |n: &Node, out: &Arc<Recorder>| {
         PresenceService::new(
             Arc::new(RedisPresence::new(n.node.clone())),

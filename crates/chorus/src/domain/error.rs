@@ -37,22 +37,47 @@ impl ErrorCode {
     }
 }
 
+/// What a refusal was caused by (a store's error, with the driver's below it): kept for
+/// the log, never sent to a client. Shared, so a refusal stays cheap to clone.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 /// A failed command: what the client is told. Internal causes are logged where they
-/// are converted and replaced by a generic message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// are converted and replaced by a generic message; the cause stays reachable through
+/// [`std::error::Error::source`] (and [`DomainError::chain`]) for the log.
+#[derive(Debug, Clone)]
 pub struct DomainError {
     pub code: ErrorCode,
     pub message: String,
     /// Only for `rate_limited`: how long the client should wait.
     pub retry_after_ms: Option<u64>,
+    /// What failed underneath, for the log; no part of what a client sees.
+    pub cause: Option<Cause>,
 }
+
+/// Two refusals are the same when a client could not tell them apart: the cause is
+/// for the log only.
+impl PartialEq for DomainError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message && self.retry_after_ms == other.retry_after_ms
+    }
+}
+
+impl Eq for DomainError {}
 
 /// Result of a domain operation.
 pub type DomainResult<T> = Result<T, DomainError>;
 
 impl DomainError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_ms: None }
+        Self { code, message: message.into(), retry_after_ms: None, cause: None }
+    }
+    /// The same refusal, keeping `cause` as its source.
+    pub fn caused_by(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { cause: Some(std::sync::Arc::new(cause)), ..self }
+    }
+    /// The refusal and each of its causes, joined: what a log line carries.
+    pub fn chain(&self) -> String {
+        error_chain(self)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
@@ -80,6 +105,7 @@ impl DomainError {
             code: ErrorCode::RateLimited,
             message: "too many requests".into(),
             retry_after_ms: Some(retry_after_ms),
+            cause: None,
         }
     }
     /// An internal failure: the cause is logged here, the client sees a generic message.
@@ -95,12 +121,28 @@ impl fmt::Display for DomainError {
     }
 }
 
-impl std::error::Error for DomainError {}
+impl std::error::Error for DomainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error and each of its sources, joined by `": "`: one log field for the chain.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
 
 impl From<crate::ports::store::StoreError> for DomainError {
     fn from(e: crate::ports::store::StoreError) -> Self {
         use crate::ports::store::StoreError;
-        match &e {
+        let refusal = match &e {
             StoreError::Unavailable { .. } => {
                 tracing::error!(error = %e.chain(), "store unavailable");
                 Self::unavailable("storage is unavailable, try again")
@@ -110,6 +152,31 @@ impl From<crate::ports::store::StoreError> for DomainError {
                 Self::conflict("it already exists")
             }
             StoreError::Failure { .. } => Self::internal(&e.chain()),
-        }
+        };
+        refusal.caused_by(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::store::StoreError;
+
+    #[test]
+    fn a_store_error_stays_the_source_of_the_refusal_and_the_code_is_unchanged() {
+        let driver = std::io::Error::other("connection reset");
+        let store = StoreError::Unavailable { context: "reading".into(), source: Some(std::sync::Arc::new(driver)) };
+        let refusal = DomainError::from(store);
+        assert_eq!((refusal.code, refusal.message.as_str()), (ErrorCode::Unavailable, "storage is unavailable, try again"));
+        let source = std::error::Error::source(&refusal).expect("the store error is the source");
+        assert_eq!(source.to_string(), "store unavailable: reading");
+        assert_eq!(
+            refusal.chain(),
+            "unavailable: storage is unavailable, try again: store unavailable: reading: connection reset"
+        );
+        assert_eq!(refusal, DomainError::unavailable("storage is unavailable, try again"), "the cause is not part of what a client sees");
+        let failure = DomainError::from(StoreError::failure("row vanished"));
+        assert_eq!((failure.code, failure.message.as_str()), (ErrorCode::Internal, "internal error"));
+        assert!(failure.chain().ends_with("store failure: row vanished"), "{}", failure.chain());
     }
 }

@@ -105,7 +105,7 @@ impl LiveCounts {
             let c = match self.store.counts(&id).await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "counts not read for coalesced update");
+                    tracing::warn!(error = %e.chain(), "counts not read for coalesced update");
                     // Try again next tick.
                     self.marks.lock().pending.counts.insert(id);
                     continue;

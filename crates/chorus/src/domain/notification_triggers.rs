@@ -130,7 +130,7 @@ async fn comment_drafts(users: &UserDirectory, comment: &Comment, item: &ItemOwn
         match users.by_username(&name).await {
             Ok(Some(user)) => tell(user.id, NotificationKind::Mention, "mentioned you in a comment".into()),
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "mention lookup failed"),
+            Err(e) => tracing::warn!(error = %e.chain(), "mention lookup failed"),
         }
     }
     drafts

@@ -126,7 +126,7 @@ impl NotificationService {
             for draft in drafting.await {
                 let kind = draft.kind;
                 if let Err(e) = service.notify(draft).await {
-                    tracing::warn!(kind = kind.as_str(), error = %e, "notification not stored");
+                    tracing::warn!(kind = kind.as_str(), error = %e.chain(), "notification not stored");
                 }
             }
         });

@@ -129,7 +129,7 @@ impl PresenceService {
                 continue;
             }
             if let Err(e) = self.last_seen.set_last_seen(&user, now).await {
-                tracing::warn!(error = %e, "last seen not stored");
+                tracing::warn!(error = %e.chain(), "last seen not stored");
             }
             self.announce(&user, None, Some(now)).await;
         }

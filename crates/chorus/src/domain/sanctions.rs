@@ -183,7 +183,7 @@ impl AccountSanctions {
     /// reported to the caller as a failure of the action.
     pub async fn record(&self, actor: &str, action: &str, user_id: &str, scope: &str, reason: Option<&str>, duration_sec: Option<i64>) {
         if let Err(e) = self.audit(actor, action, user_id, scope, reason, duration_sec).await {
-            tracing::error!(error = %e, "moderation audit entry not written");
+            tracing::error!(error = %e.chain(), "moderation audit entry not written");
         }
     }
 

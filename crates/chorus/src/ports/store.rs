@@ -53,14 +53,7 @@ impl StoreError {
 
     /// The error and each of its sources, joined: what a log line carries.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            text.push_str(": ");
-            text.push_str(&c.to_string());
-            cause = c.source();
-        }
-        text
+        crate::domain::error::error_chain(self)
     }
 }
 

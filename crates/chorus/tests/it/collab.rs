@@ -242,7 +242,7 @@ async fn a_restart_loses_nothing_acknowledged_and_the_log_is_compacted() {
     app.stop().await;
 
     let url = format!("sqlite://{}", data.path().join("chorus.db").display());
-    let store = SqlStore::connect(&url).await.unwrap();
+    let store = SqlStore::connect(&url, &chorus::lifecycle::Tasks::new()).await.unwrap();
     let content = store.content(&doc).await.unwrap();
     assert_eq!(content.snapshot.as_ref().map(|s| s.1), Some(10), "the log was folded into a snapshot");
     assert_eq!(content.updates.iter().map(|u| u.0).collect::<Vec<_>>(), [11, 12]);
@@ -328,7 +328,7 @@ async fn store_suite(store: &SqlStore) {
 #[tokio::test]
 async fn the_collab_store_works_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()), &chorus::lifecycle::Tasks::new()).await.unwrap();
     store_suite(&store).await;
     store.close().await;
 }
@@ -337,7 +337,7 @@ async fn the_collab_store_works_on_sqlite() {
 async fn the_collab_store_works_on_postgres() {
     let db = crate::support::PgDatabase::create().await;
     let url = db.url.clone();
-    let store = SqlStore::connect(&url).await.unwrap();
+    let store = SqlStore::connect(&url, &chorus::lifecycle::Tasks::new()).await.unwrap();
     store_suite(&store).await;
     store.close().await;
     db.drop_now().await;

@@ -558,14 +558,14 @@ async fn wallet_store_concurrency(store: SqlStore) {
 async fn wallet_store_never_overdraws_under_concurrency_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("wallet.db").display());
-    wallet_store_concurrency(SqlStore::connect(&url).await.expect("sqlite store")).await;
+    wallet_store_concurrency(SqlStore::connect(&url, &chorus::lifecycle::Tasks::new()).await.expect("sqlite store")).await;
 }
 
 #[tokio::test]
 async fn wallet_store_never_overdraws_under_concurrency_on_postgres() {
     let db = PgDatabase::create().await;
     let url = db.url.clone();
-    wallet_store_concurrency(SqlStore::connect(&url).await.expect("postgres store")).await;
+    wallet_store_concurrency(SqlStore::connect(&url, &chorus::lifecycle::Tasks::new()).await.expect("postgres store")).await;
     db.drop_now().await;
 }
 

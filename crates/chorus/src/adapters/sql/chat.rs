@@ -13,7 +13,8 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::chat_cache::CachedRoom;
-use super::{Arg, SqlStore, store_error};
+use super::reactions::{ReactionTable, set_reaction};
+use super::{SqlStore, execute, store_error, update_then_read, vanished};
 use crate::domain::chat::model::{ChatMessage, ChatRoom, Location, MessageKind, RoomKind};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
@@ -165,19 +166,23 @@ async fn members_of(conn: &mut AnyConnection, room_ids: &[String]) -> StoreResul
 async fn insert_members(conn: &mut AnyConnection, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>> {
     let mut added = Vec::new();
     for user in user_ids {
-        let n = sqlx::query("INSERT INTO chat_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(room_id.to_owned())
-            .bind(user.clone())
-            .bind(at.millis())
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?
-            .rows_affected();
-        if n == 1 {
+        let sql = "INSERT INTO chat_members (room_id, user_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        if execute(&mut *conn, sql, args![room_id, user, at.millis()]).await? == 1 {
             added.push(user.clone());
         }
     }
     Ok(added)
+}
+
+/// Binds a message's first six columns (`id` to `body`), the same in every insert of one.
+fn bind_message_head<'q>(query: Query<'q, Any, AnyArguments<'q>>, m: &NewMessage) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(m.id.clone())
+        .bind(m.room_id.clone())
+        .bind(m.sender_id.clone())
+        .bind(m.client_msg_id.clone())
+        .bind(m.kind.as_str())
+        .bind(m.text.clone())
 }
 
 /// Stores one message unless `(sender, clientMsgId)` exists; a message with
@@ -185,26 +190,21 @@ async fn insert_members(conn: &mut AnyConnection, room_id: &str, user_ids: &[Str
 async fn insert_one(conn: &mut AnyConnection, m: &NewMessage) -> StoreResult<MessageStored> {
     // Coordinates are always bound as numbers, with a flag for "no location":
     // sqlx 0.8's `Any` sends a NULL f64 to PostgreSQL as a float4, which it refuses.
-    let inserted = sqlx::query(
+    let statement = sqlx::query(
         "INSERT INTO chat_messages (id, room_id, sender_id, client_msg_id, kind, body, lat, lng, reply_to, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $11 = 1 THEN $7 END, CASE WHEN $11 = 1 THEN $8 END, $9, $10)
          ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
-    )
-    .bind(m.id.clone())
-    .bind(m.room_id.clone())
-    .bind(m.sender_id.clone())
-    .bind(m.client_msg_id.clone())
-    .bind(m.kind.as_str())
-    .bind(m.text.clone())
-    .bind(m.location.map_or(0.0, |l| l.lat))
-    .bind(m.location.map_or(0.0, |l| l.lng))
-    .bind(m.reply_to.clone())
-    .bind(m.at.millis())
-    .bind(i64::from(m.location.is_some()))
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?
-    .rows_affected()
+    );
+    let inserted = bind_message_head(statement, m)
+        .bind(m.location.map_or(0.0, |l| l.lat))
+        .bind(m.location.map_or(0.0, |l| l.lng))
+        .bind(m.reply_to.clone())
+        .bind(m.at.millis())
+        .bind(i64::from(m.location.is_some()))
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?
+        .rows_affected()
         == 1;
     if !inserted {
         return duplicate_of(conn, m).await;
@@ -293,13 +293,7 @@ fn bind_rows<'q>(query: Query<'q, Any, AnyArguments<'q>>, messages: &[NewMessage
     // would evict the statements that do repeat.
     let mut q = query.persistent(false);
     for m in messages {
-        q = q
-            .bind(m.id.clone())
-            .bind(m.room_id.clone())
-            .bind(m.sender_id.clone())
-            .bind(m.client_msg_id.clone())
-            .bind(m.kind.as_str())
-            .bind(m.text.clone())
+        q = bind_message_head(q, m)
             .bind(m.location.map(|l| l.lat))
             .bind(m.location.map(|l| l.lng))
             .bind(m.reply_to.clone())
@@ -353,45 +347,27 @@ impl ChatStore for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> StoreResult<(RoomRecord, bool)> {
         let room_id = room.id.clone();
         let room = room.clone();
-        let created = self
-            .write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let inserted = sqlx::query(
-                        "INSERT INTO chat_rooms (id, kind, title, direct_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(room.id.clone())
-                    .bind(room.kind.as_str())
-                    .bind(room.title.clone())
-                    .bind(room.direct_key.clone())
-                    .bind(room.created_by.clone())
-                    .bind(room.at.millis())
-                    .execute(&mut *conn)
+        let created = transaction!(self, |conn| {
+            let sql = "INSERT INTO chat_rooms (id, kind, title, direct_key, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT DO NOTHING";
+            let args = args![&room.id, room.kind.as_str(), room.title.clone(), room.direct_key.clone(), &room.created_by, room.at.millis()];
+            let inserted = execute(&mut *conn, sql, args).await? == 1;
+            let room_id = if inserted {
+                insert_members(&mut *conn, &room.id, &room.member_ids, room.at).await?;
+                room.id.clone()
+            } else {
+                // Only a direct room can collide (on its pair key): return that one.
+                let key = room.direct_key.clone().ok_or_else(|| StoreError::failure("room id collision"))?;
+                sqlx::query("SELECT id FROM chat_rooms WHERE direct_key = $1")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
                     .await
+                    .and_then(|r| r.try_get::<String, _>("id"))
                     .map_err(store_error)?
-                    .rows_affected()
-                        == 1;
-                    let room_id = if inserted {
-                        insert_members(&mut *conn, &room.id, &room.member_ids, room.at).await?;
-                        room.id.clone()
-                    } else {
-                        // Only a direct room can collide (on its pair key): return that one.
-                        let key = room.direct_key.clone().ok_or_else(|| StoreError::failure("room id collision"))?;
-                        sqlx::query("SELECT id FROM chat_rooms WHERE direct_key = $1")
-                            .bind(key)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .and_then(|r| r.try_get::<String, _>("id"))
-                            .map_err(store_error)?
-                    };
-                    let record = read_room(conn, &room_id)
-                        .await?
-                        .ok_or_else(|| StoreError::failure("chat room vanished inside its own transaction"))?;
-                    Ok((record, inserted))
-                })
-            }))
-            .await;
+            };
+            let record = read_room(conn, &room_id).await?.ok_or_else(|| vanished("chat room"))?;
+            Ok((record, inserted))
+        });
         // A new room id cannot be cached yet; forgetting keeps "every write of
         // chat_members forgets" true without exceptions.
         self.forget_room(&room_id);
@@ -493,17 +469,14 @@ impl ChatStore for SqlStore {
 
     async fn add_members(&self, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>> {
         let (room, user_ids) = (room_id.to_owned(), user_ids.to_vec());
-        let added = self
-            .write
-            .run(Box::new(move |conn| Box::pin(async move { insert_members(conn, &room, &user_ids, at).await })))
-            .await;
+        let added = transaction!(self, |conn| insert_members(conn, &room, &user_ids, at).await);
         self.forget_room(room_id);
         added
     }
 
     async fn remove_member(&self, room_id: &str, user_id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM chat_members WHERE room_id = $1 AND user_id = $2";
-        let removed = self.write_one(sql, vec![Arg::Text(room_id.to_owned()), Arg::Text(user_id.to_owned())]).await;
+        let removed = self.write_one(sql, args![room_id, user_id]).await;
         self.forget_room(room_id);
         Ok(removed? == 1)
     }
@@ -516,7 +489,7 @@ impl ChatStore for SqlStore {
             return self.write.insert_message(message.clone()).await;
         }
         let m = message.clone();
-        let stored = self.write.run(Box::new(move |conn| Box::pin(async move { insert_one(conn, &m).await }))).await;
+        let stored = transaction!(self, |conn| insert_one(conn, &m).await);
         if message.join_sender {
             self.forget_room(&message.room_id);
         }
@@ -556,98 +529,49 @@ impl ChatStore for SqlStore {
 
     async fn mark_read(&self, room_id: &str, user_id: &str, message_id: &str, at: Timestamp) -> StoreResult<ReadOutcome> {
         let (room_id, user_id, message_id) = (room_id.to_owned(), user_id.to_owned(), message_id.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let moved = sqlx::query(
-                        "UPDATE chat_members SET last_read_id = $3, last_read_at = $4
-                         WHERE room_id = $1 AND user_id = $2 AND (last_read_id IS NULL OR last_read_id < $3)",
-                    )
-                    .bind(room_id.clone())
-                    .bind(user_id.clone())
-                    .bind(message_id)
-                    .bind(at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected()
-                        == 1;
-                    let unread_count: i64 = sqlx::query(&format!(
-                        "SELECT ({UNREAD_COUNT}) AS n FROM chat_members me WHERE me.room_id = $1 AND me.user_id = $2"
-                    ))
-                    .bind(room_id)
-                    .bind(user_id)
-                    .fetch_optional(conn)
-                    .await
-                    .map_err(store_error)?
-                    .map(|r| r.try_get("n"))
-                    .transpose()
-                    .map_err(store_error)?
-                    .unwrap_or(0);
-                    Ok(ReadOutcome { moved, unread_count })
-                })
-            }))
+        transaction!(self, |conn| {
+            let sql = "UPDATE chat_members SET last_read_id = $3, last_read_at = $4
+                 WHERE room_id = $1 AND user_id = $2 AND (last_read_id IS NULL OR last_read_id < $3)";
+            let moved = execute(&mut *conn, sql, args![&room_id, &user_id, message_id, at.millis()]).await? == 1;
+            let unread_count: i64 = sqlx::query(&format!(
+                "SELECT ({UNREAD_COUNT}) AS n FROM chat_members me WHERE me.room_id = $1 AND me.user_id = $2"
+            ))
+            .bind(room_id)
+            .bind(user_id)
+            .fetch_optional(conn)
             .await
+            .map_err(store_error)?
+            .map(|r| r.try_get("n"))
+            .transpose()
+            .map_err(store_error)?
+            .unwrap_or(0);
+            Ok(ReadOutcome { moved, unread_count })
+        })
     }
 
     async fn edit_message(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<ChatMessage>> {
         let (id, text) = (id.to_owned(), text.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query("UPDATE chat_messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
-                        .bind(id.clone())
-                        .bind(text)
-                        .bind(at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    read_message(conn, &id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE chat_messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL";
+            update_then_read(conn, sql, args![&id, text, at.millis()], async |c| read_message(c, &id).await).await
+        })
     }
 
     async fn delete_message(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query(
-                        "UPDATE chat_messages SET deleted_at = $2, body = '', lat = NULL, lng = NULL WHERE id = $1 AND deleted_at IS NULL",
-                    )
-                    .bind(id.clone())
-                    .bind(at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
-                    if n == 1 {
-                        sqlx::query("DELETE FROM chat_reactions WHERE message_id = $1")
-                            .bind(id)
-                            .execute(conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    Ok(n == 1)
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE chat_messages SET deleted_at = $2, body = '', lat = NULL, lng = NULL WHERE id = $1 AND deleted_at IS NULL";
+            let deleted = execute(&mut *conn, sql, args![&id, at.millis()]).await? == 1;
+            if deleted {
+                execute(conn, "DELETE FROM chat_reactions WHERE message_id = $1", args![&id]).await?;
+            }
+            Ok(deleted)
+        })
     }
 
     async fn set_reaction(&self, message_id: &str, user_id: &str, emoji: &str, on: Option<bool>, at: Timestamp) -> StoreResult<ReactionOutcome> {
         let (message_id, user_id, emoji) = (message_id.to_owned(), user_id.to_owned(), emoji.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    super::reactions::set_reaction(conn, super::reactions::ReactionTable::ChatMessages, &message_id, &user_id, &emoji, on, at).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| set_reaction(conn, ReactionTable::ChatMessages, &message_id, &user_id, &emoji, on, at).await)
     }
 }
 
@@ -674,7 +598,7 @@ mod tests {
     #[tokio::test]
     async fn one_batch_insert_tells_new_messages_from_resent_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.unwrap();
+        let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()), &crate::lifecycle::Tasks::new()).await.unwrap();
         store.insert_message(&message("m0", "c0")).await.unwrap();
         // Queued together, so they share one batch and one multi-row insert: a new
         // message, a resend of a stored one and a resend inside the batch itself.
@@ -696,7 +620,7 @@ mod tests {
     #[tokio::test]
     async fn the_send_context_cache_forgets_membership_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.unwrap();
+        let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()), &crate::lifecycle::Tasks::new()).await.unwrap();
         let room = NewRoom {
             id: "g".into(),
             kind: RoomKind::Group,

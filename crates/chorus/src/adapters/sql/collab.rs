@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, store_error};
+use super::{SqlStore, execute, store_error, vanished};
 use crate::domain::collab::model::DocRole;
 use crate::domain::time::Timestamp;
 use crate::ports::chat_members::ChatMembers;
@@ -49,14 +49,8 @@ fn member_role(row: &sqlx::any::AnyRow) -> StoreResult<DocRole> {
 
 async fn insert_members(conn: &mut AnyConnection, doc_id: &str, ids: &[String], role: DocRole, at: Timestamp) -> StoreResult<()> {
     for user in ids {
-        sqlx::query("INSERT INTO collab_members (doc_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)")
-            .bind(doc_id.to_owned())
-            .bind(user.clone())
-            .bind(role.as_str())
-            .bind(at.millis())
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
+        let sql = "INSERT INTO collab_members (doc_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)";
+        execute(&mut *conn, sql, args![doc_id, user, role.as_str(), at.millis()]).await?;
     }
     Ok(())
 }
@@ -65,23 +59,13 @@ async fn insert_members(conn: &mut AnyConnection, doc_id: &str, ids: &[String], 
 impl CollabStore for SqlStore {
     async fn create_doc(&self, doc: &NewDoc) -> StoreResult<DocRecord> {
         let doc = doc.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO collab_docs (id, title, owner_id, created_at) VALUES ($1, $2, $3, $4)")
-                        .bind(doc.id.clone())
-                        .bind(doc.title.clone())
-                        .bind(doc.owner_id.clone())
-                        .bind(doc.at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    insert_members(&mut *conn, &doc.id, &doc.editor_ids, DocRole::Editor, doc.at).await?;
-                    insert_members(&mut *conn, &doc.id, &doc.viewer_ids, DocRole::Viewer, doc.at).await?;
-                    read_doc(conn, &doc.id).await?.ok_or_else(|| StoreError::failure("document vanished inside its own transaction"))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO collab_docs (id, title, owner_id, created_at) VALUES ($1, $2, $3, $4)";
+            execute(&mut *conn, sql, args![&doc.id, &doc.title, &doc.owner_id, doc.at.millis()]).await?;
+            insert_members(&mut *conn, &doc.id, &doc.editor_ids, DocRole::Editor, doc.at).await?;
+            insert_members(&mut *conn, &doc.id, &doc.viewer_ids, DocRole::Viewer, doc.at).await?;
+            read_doc(conn, &doc.id).await?.ok_or_else(|| vanished("document"))
+        })
     }
 
     async fn doc(&self, doc_id: &str) -> StoreResult<Option<DocRecord>> {
@@ -110,53 +94,44 @@ impl CollabStore for SqlStore {
 
     async fn set_members(&self, doc_id: &str, editor_ids: &[String], viewer_ids: &[String], at: Timestamp) -> StoreResult<Option<DocRecord>> {
         let (doc_id, editors, viewers) = (doc_id.to_owned(), editor_ids.to_vec(), viewer_ids.to_vec());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let exists = sqlx::query("SELECT id FROM collab_docs WHERE id = $1")
-                        .bind(doc_id.clone())
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .is_some();
-                    if !exists {
-                        return Ok(None);
-                    }
-                    // Members who keep their role keep their row (and their place in the lists).
-                    let current = sqlx::query("SELECT user_id, role FROM collab_members WHERE doc_id = $1")
-                        .bind(doc_id.clone())
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    let mut kept: Vec<String> = Vec::new();
-                    for row in current {
-                        let user: String = row.try_get("user_id").map_err(store_error)?;
-                        let wanted = if editors.contains(&user) {
-                            Some(DocRole::Editor)
-                        } else if viewers.contains(&user) {
-                            Some(DocRole::Viewer)
-                        } else {
-                            None
-                        };
-                        if wanted == Some(member_role(&row)?) {
-                            kept.push(user);
-                        } else {
-                            sqlx::query("DELETE FROM collab_members WHERE doc_id = $1 AND user_id = $2")
-                                .bind(doc_id.clone())
-                                .bind(user)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(store_error)?;
-                        }
-                    }
-                    let new_editors: Vec<String> = editors.iter().filter(|u| !kept.contains(u)).cloned().collect();
-                    let new_viewers: Vec<String> = viewers.iter().filter(|u| !kept.contains(u)).cloned().collect();
-                    insert_members(&mut *conn, &doc_id, &new_editors, DocRole::Editor, at).await?;
-                    insert_members(&mut *conn, &doc_id, &new_viewers, DocRole::Viewer, at).await?;
-                    read_doc(conn, &doc_id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let exists = sqlx::query("SELECT id FROM collab_docs WHERE id = $1")
+                .bind(doc_id.clone())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(store_error)?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            // Members who keep their role keep their row (and their place in the lists).
+            let current = sqlx::query("SELECT user_id, role FROM collab_members WHERE doc_id = $1")
+                .bind(doc_id.clone())
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(store_error)?;
+            let mut kept: Vec<String> = Vec::new();
+            for row in current {
+                let user: String = row.try_get("user_id").map_err(store_error)?;
+                let wanted = if editors.contains(&user) {
+                    Some(DocRole::Editor)
+                } else if viewers.contains(&user) {
+                    Some(DocRole::Viewer)
+                } else {
+                    None
+                };
+                if wanted == Some(member_role(&row)?) {
+                    kept.push(user);
+                } else {
+                    execute(&mut *conn, "DELETE FROM collab_members WHERE doc_id = $1 AND user_id = $2", args![&doc_id, user]).await?;
+                }
+            }
+            let new_editors: Vec<String> = editors.iter().filter(|u| !kept.contains(u)).cloned().collect();
+            let new_viewers: Vec<String> = viewers.iter().filter(|u| !kept.contains(u)).cloned().collect();
+            insert_members(&mut *conn, &doc_id, &new_editors, DocRole::Editor, at).await?;
+            insert_members(&mut *conn, &doc_id, &new_viewers, DocRole::Viewer, at).await?;
+            read_doc(conn, &doc_id).await
+        })
     }
 
     async fn content(&self, doc_id: &str) -> StoreResult<StoredContent> {
@@ -186,52 +161,22 @@ impl CollabStore for SqlStore {
 
     async fn append_update(&self, update: &LoggedUpdate) -> StoreResult<()> {
         let u = update.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO collab_updates (doc_id, seq, body, user_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(u.doc_id)
-                        .bind(u.seq)
-                        .bind(u.body)
-                        .bind(u.user_id)
-                        .bind(u.at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    Ok(())
-                })
-            }))
-            .await
+        let sql = "INSERT INTO collab_updates (doc_id, seq, body, user_id, created_at) VALUES ($1, $2, $3, $4, $5)";
+        self.write_one(sql, args![u.doc_id, u.seq, u.body, u.user_id, u.at.millis()]).await?;
+        Ok(())
     }
 
     async fn store_snapshot(&self, doc_id: &str, state: &[u8], through_seq: i64, at: Timestamp) -> StoreResult<()> {
         let (doc_id, state) = (doc_id.to_owned(), state.to_vec());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    // An older snapshot never replaces a newer one.
-                    sqlx::query(
-                        "INSERT INTO collab_snapshots (doc_id, state, through_seq, updated_at) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (doc_id) DO UPDATE SET state = excluded.state, through_seq = excluded.through_seq,
-                         updated_at = excluded.updated_at WHERE collab_snapshots.through_seq < excluded.through_seq",
-                    )
-                    .bind(doc_id.clone())
-                    .bind(state)
-                    .bind(through_seq)
-                    .bind(at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    sqlx::query("DELETE FROM collab_updates WHERE doc_id = $1 AND seq <= $2")
-                        .bind(doc_id)
-                        .bind(through_seq)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    Ok(())
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            // An older snapshot never replaces a newer one.
+            let sql = "INSERT INTO collab_snapshots (doc_id, state, through_seq, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (doc_id) DO UPDATE SET state = excluded.state, through_seq = excluded.through_seq,
+                 updated_at = excluded.updated_at WHERE collab_snapshots.through_seq < excluded.through_seq";
+            execute(&mut *conn, sql, args![&doc_id, state, through_seq, at.millis()]).await?;
+            execute(&mut *conn, "DELETE FROM collab_updates WHERE doc_id = $1 AND seq <= $2", args![&doc_id, through_seq]).await?;
+            Ok(())
+        })
     }
 }
 

@@ -7,13 +7,14 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, store_error};
+use super::reactions::{ReactionTable, ToggleRow, set_reaction, toggle_row};
+use super::{SqlStore, execute, store_error, update_then_read, vanished, write_then_read};
 use crate::domain::model::{
     Comment, CommentPage, CommentPaging, ContentAnalytics, ContentItem, Counts, ProgressReport, RankedItem, RankingScope, UserSummary,
 };
 use crate::domain::time::Timestamp;
 use crate::ports::store::{
-    ContentRegistration, ContentStore, LikeOutcome, NewComment, ReactionOutcome, StoreError, StoreResult, ViewOutcome,
+    ContentRegistration, ContentStore, LikeOutcome, NewComment, ReactionOutcome, StoreResult, ViewOutcome,
 };
 
 const CONTENT_COLUMNS: &str = "id, content_type, owner_id, title, created_at";
@@ -118,46 +119,27 @@ async fn read_reactions(conn: &mut AnyConnection, ids: &[String]) -> StoreResult
     Ok(out)
 }
 
-async fn insert_content_if_missing(conn: &mut AnyConnection, id: &str, content_type: &str) -> StoreResult<()> {
-    sqlx::query("INSERT INTO content (id, content_type, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-        .bind(id.to_owned())
-        .bind(content_type.to_owned())
-        .bind(Timestamp::now().millis())
-        .execute(conn)
-        .await
-        .map_err(store_error)?;
-    Ok(())
-}
-
-fn missing(what: &str) -> StoreError {
-    StoreError::failure(format!("{what} vanished inside its own transaction"))
+/// Likes: one row per (content, user), the item's counter beside it.
+fn like_row() -> ToggleRow {
+    ToggleRow {
+        lock_target: "UPDATE content SET likes = likes WHERE id = $1",
+        insert: "INSERT INTO likes (content_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING".to_owned(),
+        delete: "DELETE FROM likes WHERE content_id = $1 AND user_id = $2".to_owned(),
+    }
 }
 
 #[async_trait]
 impl ContentStore for SqlStore {
     async fn register_content(&self, reg: &ContentRegistration) -> StoreResult<ContentItem> {
         let reg = reg.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO content (id, content_type, owner_id, title, created_at) VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (id) DO UPDATE SET content_type = excluded.content_type,
-                           owner_id = COALESCE(excluded.owner_id, content.owner_id),
-                           title = COALESCE(excluded.title, content.title)",
-                    )
-                    .bind(reg.id.clone())
-                    .bind(reg.content_type.clone())
-                    .bind(reg.owner_id.clone())
-                    .bind(reg.title.clone())
-                    .bind(Timestamp::now().millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    read_content(conn, &reg.id).await?.ok_or_else(|| missing("content"))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO content (id, content_type, owner_id, title, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO UPDATE SET content_type = excluded.content_type,
+                   owner_id = COALESCE(excluded.owner_id, content.owner_id),
+                   title = COALESCE(excluded.title, content.title)";
+            let args = args![&reg.id, &reg.content_type, reg.owner_id.clone(), reg.title.clone(), Timestamp::now().millis()];
+            write_then_read(conn, sql, args, "content", async |c| read_content(c, &reg.id).await).await
+        })
     }
 
     async fn ensure_content(&self, id: &str, default_type: &str) -> StoreResult<ContentItem> {
@@ -165,14 +147,10 @@ impl ContentStore for SqlStore {
             return Ok(item);
         }
         let (id, default_type) = (id.to_owned(), default_type.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    insert_content_if_missing(&mut *conn, &id, &default_type).await?;
-                    read_content(conn, &id).await?.ok_or_else(|| missing("content"))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO content (id, content_type, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+            write_then_read(conn, sql, args![&id, &default_type, Timestamp::now().millis()], "content", async |c| read_content(c, &id).await).await
+        })
     }
 
     async fn content(&self, id: &str) -> StoreResult<Option<ContentItem>> {
@@ -196,158 +174,55 @@ impl ContentStore for SqlStore {
     }
 
     async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp) -> StoreResult<LikeOutcome> {
-        let (content_id, user_id) = (content_id.to_owned(), user_id.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    if like.is_none() {
-                        // A toggle reads and flips: take the item's row lock first so two
-                        // toggles of one user cannot both read the same state (PostgreSQL;
-                        // SQLite's single writer already serializes them).
-                        sqlx::query("UPDATE content SET likes = likes WHERE id = $1")
-                            .bind(content_id.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    let inserted = if like != Some(false) {
-                        sqlx::query("INSERT INTO likes (content_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                            .bind(content_id.clone())
-                            .bind(user_id.clone())
-                            .bind(at.millis())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?
-                            .rows_affected()
-                            == 1
-                    } else {
-                        false
-                    };
-                    // A toggle of an existing like, or an explicit unlike, removes it.
-                    let removed = if !inserted && like != Some(true) {
-                        sqlx::query("DELETE FROM likes WHERE content_id = $1 AND user_id = $2")
-                            .bind(content_id.clone())
-                            .bind(user_id.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?
-                            .rows_affected()
-                            == 1
-                    } else {
-                        false
-                    };
-                    let delta: i64 = if inserted { 1 } else if removed { -1 } else { 0 };
-                    if delta != 0 {
-                        sqlx::query("UPDATE content SET likes = likes + $2 WHERE id = $1")
-                            .bind(content_id.clone())
-                            .bind(delta)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    let is_liked = match like {
-                        Some(v) => v,
-                        None => inserted,
-                    };
-                    let counts = read_counts(conn, &content_id).await?;
-                    Ok(LikeOutcome { changed: delta != 0, is_liked, counts })
-                })
-            }))
-            .await
+        let key = [content_id.to_owned(), user_id.to_owned()];
+        transaction!(self, |conn| {
+            let toggled = toggle_row(&mut *conn, &like_row(), &key, like, at).await?;
+            if toggled.changed {
+                let delta: i64 = if toggled.on { 1 } else { -1 };
+                execute(&mut *conn, "UPDATE content SET likes = likes + $2 WHERE id = $1", args![&key[0], delta]).await?;
+            }
+            let counts = read_counts(conn, &key[0]).await?;
+            Ok(LikeOutcome { changed: toggled.changed, is_liked: toggled.on, counts })
+        })
     }
 
     async fn record_view(&self, content_id: &str, viewer_key: &str, at: Timestamp, window_start: Timestamp) -> StoreResult<ViewOutcome> {
         let (content_id, viewer_key) = (content_id.to_owned(), viewer_key.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let counted = sqlx::query(
-                        "INSERT INTO views (content_id, viewer_key, last_counted_at) VALUES ($1, $2, $3)
-                         ON CONFLICT (content_id, viewer_key) DO UPDATE SET last_counted_at = excluded.last_counted_at
-                         WHERE views.last_counted_at <= $4",
-                    )
-                    .bind(content_id.clone())
-                    .bind(viewer_key)
-                    .bind(at.millis())
-                    .bind(window_start.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected()
-                        == 1;
-                    if counted {
-                        sqlx::query("UPDATE content SET views = views + 1 WHERE id = $1")
-                            .bind(content_id.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    Ok(ViewOutcome { counted, counts: read_counts(conn, &content_id).await? })
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO views (content_id, viewer_key, last_counted_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (content_id, viewer_key) DO UPDATE SET last_counted_at = excluded.last_counted_at
+                 WHERE views.last_counted_at <= $4";
+            let counted = execute(&mut *conn, sql, args![&content_id, viewer_key, at.millis(), window_start.millis()]).await? == 1;
+            if counted {
+                execute(&mut *conn, "UPDATE content SET views = views + 1 WHERE id = $1", args![&content_id]).await?;
+            }
+            Ok(ViewOutcome { counted, counts: read_counts(conn, &content_id).await? })
+        })
     }
 
     async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp) -> StoreResult<Counts> {
         let (content_id, user_id, channel) = (content_id.to_owned(), user_id.to_owned(), channel.map(str::to_owned));
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO shares (id, content_id, user_id, channel, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(uuid::Uuid::now_v7().to_string())
-                        .bind(content_id.clone())
-                        .bind(user_id)
-                        .bind(channel)
-                        .bind(at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    sqlx::query("UPDATE content SET shares = shares + 1 WHERE id = $1")
-                        .bind(content_id.clone())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    read_counts(conn, &content_id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO shares (id, content_id, user_id, channel, created_at) VALUES ($1, $2, $3, $4, $5)";
+            execute(&mut *conn, sql, args![uuid::Uuid::now_v7().to_string(), &content_id, user_id, channel, at.millis()]).await?;
+            execute(&mut *conn, "UPDATE content SET shares = shares + 1 WHERE id = $1", args![&content_id]).await?;
+            read_counts(conn, &content_id).await
+        })
     }
 
     async fn insert_comment(&self, c: &NewComment) -> StoreResult<(Comment, Counts)> {
         let c = c.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO comments (id, content_id, parent_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(c.id.clone())
-                    .bind(c.content_id.clone())
-                    .bind(c.parent_id.clone())
-                    .bind(c.author_id.clone())
-                    .bind(c.text.clone())
-                    .bind(c.at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    sqlx::query("UPDATE content SET comments = comments + 1 WHERE id = $1")
-                        .bind(c.content_id.clone())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    if let Some(parent) = &c.parent_id {
-                        sqlx::query("UPDATE comments SET reply_count = reply_count + 1 WHERE id = $1")
-                            .bind(parent.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    let comment = read_comment(&mut *conn, &c.id).await?.ok_or_else(|| missing("comment"))?;
-                    let counts = read_counts(conn, &c.content_id).await?;
-                    Ok((comment, counts))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO comments (id, content_id, parent_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+            execute(&mut *conn, sql, args![&c.id, &c.content_id, c.parent_id.clone(), &c.author_id, &c.text, c.at.millis()]).await?;
+            execute(&mut *conn, "UPDATE content SET comments = comments + 1 WHERE id = $1", args![&c.content_id]).await?;
+            if let Some(parent) = &c.parent_id {
+                execute(&mut *conn, "UPDATE comments SET reply_count = reply_count + 1 WHERE id = $1", args![parent]).await?;
+            }
+            let comment = read_comment(&mut *conn, &c.id).await?.ok_or_else(|| vanished("comment"))?;
+            let counts = read_counts(conn, &c.content_id).await?;
+            Ok((comment, counts))
+        })
     }
 
     async fn comment(&self, id: &str) -> StoreResult<Option<Comment>> {
@@ -357,61 +232,30 @@ impl ContentStore for SqlStore {
 
     async fn edit_comment(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<Comment>> {
         let (id, text) = (id.to_owned(), text.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query("UPDATE comments SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL")
-                        .bind(id.clone())
-                        .bind(text)
-                        .bind(at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    read_comment(conn, &id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE comments SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL";
+            update_then_read(conn, sql, args![&id, text, at.millis()], async |c| read_comment(c, &id).await).await
+        })
     }
 
     async fn delete_comment(&self, id: &str, at: Timestamp) -> StoreResult<Option<Counts>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let row = sqlx::query("SELECT content_id, parent_id FROM comments WHERE id = $1 AND deleted_at IS NULL")
-                        .bind(id.clone())
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    let Some(row) = row else { return Ok(None) };
-                    let content_id: String = row.try_get("content_id").map_err(store_error)?;
-                    let parent_id: Option<String> = row.try_get("parent_id").map_err(store_error)?;
-                    sqlx::query("UPDATE comments SET deleted_at = $2, body = '' WHERE id = $1")
-                        .bind(id.clone())
-                        .bind(at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    sqlx::query("UPDATE content SET comments = comments - 1 WHERE id = $1")
-                        .bind(content_id.clone())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    if let Some(parent) = parent_id {
-                        sqlx::query("UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1 AND reply_count > 0")
-                            .bind(parent)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    Ok(Some(read_counts(conn, &content_id).await?))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let row = sqlx::query("SELECT content_id, parent_id FROM comments WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id.clone())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(store_error)?;
+            let Some(row) = row else { return Ok(None) };
+            let content_id: String = row.try_get("content_id").map_err(store_error)?;
+            let parent_id: Option<String> = row.try_get("parent_id").map_err(store_error)?;
+            execute(&mut *conn, "UPDATE comments SET deleted_at = $2, body = '' WHERE id = $1", args![&id, at.millis()]).await?;
+            execute(&mut *conn, "UPDATE content SET comments = comments - 1 WHERE id = $1", args![&content_id]).await?;
+            if let Some(parent) = parent_id {
+                execute(&mut *conn, "UPDATE comments SET reply_count = reply_count - 1 WHERE id = $1 AND reply_count > 0", args![parent]).await?;
+            }
+            Ok(Some(read_counts(conn, &content_id).await?))
+        })
     }
 
     async fn comments(&self, content_id: &str, parent_id: Option<&str>, paging: &CommentPaging) -> StoreResult<CommentPage> {
@@ -476,53 +320,43 @@ impl ContentStore for SqlStore {
 
     async fn set_comment_reaction(&self, comment_id: &str, user_id: &str, emoji: &str, on: Option<bool>, at: Timestamp) -> StoreResult<ReactionOutcome> {
         let (comment_id, user_id, emoji) = (comment_id.to_owned(), user_id.to_owned(), emoji.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    super::reactions::set_reaction(conn, super::reactions::ReactionTable::Comments, &comment_id, &user_id, &emoji, on, at).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| set_reaction(conn, ReactionTable::Comments, &comment_id, &user_id, &emoji, on, at).await)
     }
 
     async fn record_progress(&self, r: &ProgressReport) -> StoreResult<()> {
         let r = r.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    // One row per viewer and item: repeated or late reports never add up twice.
-                    sqlx::query(
-                        "INSERT INTO watch_progress (content_id, viewer_id, watch_time_sec, completed, quality, buffering_sec, reports, updated_at, buffering_reports)
-                         VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 = 1 THEN $6 END, 1, $7, $9)
-                         ON CONFLICT (content_id, viewer_id) DO UPDATE SET
-                           watch_time_sec = CASE WHEN excluded.watch_time_sec > watch_progress.watch_time_sec
-                                                 THEN excluded.watch_time_sec ELSE watch_progress.watch_time_sec END,
-                           completed = CASE WHEN excluded.completed = 1 THEN 1 ELSE watch_progress.completed END,
-                           quality = COALESCE(excluded.quality, watch_progress.quality),
-                           buffering_sec = CASE WHEN excluded.buffering_sec > COALESCE(watch_progress.buffering_sec, 0)
-                                                THEN excluded.buffering_sec ELSE watch_progress.buffering_sec END,
-                           reports = watch_progress.reports + 1,
-                           buffering_reports = watch_progress.buffering_reports + excluded.buffering_reports,
-                           updated_at = excluded.updated_at",
-                    )
-                    .bind(r.content_id.clone())
-                    .bind(r.viewer_id.clone())
-                    .bind(r.watch_time_sec)
-                    .bind(i64::from(r.completed))
-                    .bind(r.quality.clone())
-                    // sqlx's Any driver types a NULL f64 as float4 on PostgreSQL, which poisons
-                    // the cached statement for later non-NULL values: bind a number and a flag.
-                    .bind(r.buffering_sec.unwrap_or(0.0))
-                    .bind(r.at.millis())
-                    .bind(i64::from(r.buffering_sec.is_some()))
-                    .bind(i64::from(r.buffering_now == Some(true)))
-                    .execute(conn)
-                    .await
-                    .map_err(store_error)?;
-                    Ok(())
-                })
-            }))
+        transaction!(self, |conn| {
+            // One row per viewer and item: repeated or late reports never add up twice.
+            sqlx::query(
+                "INSERT INTO watch_progress (content_id, viewer_id, watch_time_sec, completed, quality, buffering_sec, reports, updated_at, buffering_reports)
+                 VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 = 1 THEN $6 END, 1, $7, $9)
+                 ON CONFLICT (content_id, viewer_id) DO UPDATE SET
+                   watch_time_sec = CASE WHEN excluded.watch_time_sec > watch_progress.watch_time_sec
+                                         THEN excluded.watch_time_sec ELSE watch_progress.watch_time_sec END,
+                   completed = CASE WHEN excluded.completed = 1 THEN 1 ELSE watch_progress.completed END,
+                   quality = COALESCE(excluded.quality, watch_progress.quality),
+                   buffering_sec = CASE WHEN excluded.buffering_sec > COALESCE(watch_progress.buffering_sec, 0)
+                                        THEN excluded.buffering_sec ELSE watch_progress.buffering_sec END,
+                   reports = watch_progress.reports + 1,
+                   buffering_reports = watch_progress.buffering_reports + excluded.buffering_reports,
+                   updated_at = excluded.updated_at",
+            )
+            .bind(r.content_id.clone())
+            .bind(r.viewer_id.clone())
+            .bind(r.watch_time_sec)
+            .bind(i64::from(r.completed))
+            .bind(r.quality.clone())
+            // sqlx's Any driver types a NULL f64 as float4 on PostgreSQL, which poisons
+            // the cached statement for later non-NULL values: bind a number and a flag.
+            .bind(r.buffering_sec.unwrap_or(0.0))
+            .bind(r.at.millis())
+            .bind(i64::from(r.buffering_sec.is_some()))
+            .bind(i64::from(r.buffering_now == Some(true)))
+            .execute(conn)
             .await
+            .map_err(store_error)?;
+            Ok(())
+        })
     }
 
     async fn analytics(&self, content_id: &str) -> StoreResult<ContentAnalytics> {

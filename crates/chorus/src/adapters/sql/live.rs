@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Arg, SqlStore, store_error};
+use super::{SqlStore, execute, store_error, update_then_read, write_then_read};
 use crate::domain::live::model::{Battle, BattleSide, BattleStatus, Stream, StreamStatus};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{
@@ -85,10 +85,6 @@ pub(super) async fn read_battle(conn: &mut AnyConnection, id: &str) -> StoreResu
     row.as_ref().map(battle_from_row).transpose()
 }
 
-fn vanished(what: &str) -> StoreError {
-    StoreError::failure(format!("{what} vanished inside its own transaction"))
-}
-
 /// Both stream ids of a battle, in lock order.
 fn in_lock_order(a: &str, b: &str) -> [String; 2] {
     if a <= b { [a.to_owned(), b.to_owned()] } else { [b.to_owned(), a.to_owned()] }
@@ -103,35 +99,17 @@ async fn settle_battle(conn: &mut AnyConnection, id: &str, from: BattleStatus, t
     }
     let mut released = Vec::new();
     for stream_id in in_lock_order(&battle.challenger.stream_id, &battle.opponent.stream_id) {
-        let n = sqlx::query("UPDATE streams SET battle_id = NULL WHERE id = $1 AND battle_id = $2")
-            .bind(stream_id.clone())
-            .bind(id.to_owned())
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?
-            .rows_affected();
-        if n == 1 {
+        let sql = "UPDATE streams SET battle_id = NULL WHERE id = $1 AND battle_id = $2";
+        if execute(&mut *conn, sql, args![&stream_id, id]).await? == 1 {
             released.push(stream_id);
         }
     }
-    let n = sqlx::query("UPDATE battles SET status = $2, ended_at = $3 WHERE id = $1 AND status = $4")
-        .bind(id.to_owned())
-        .bind(to.as_str())
-        .bind(at.millis())
-        .bind(from.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?
-        .rows_affected();
+    let sql = "UPDATE battles SET status = $2, ended_at = $3 WHERE id = $1 AND status = $4";
+    let n = execute(&mut *conn, sql, args![id, to.as_str(), at.millis(), from.as_str()]).await?;
     if n == 0 {
         // Settled concurrently: put the streams back as they were.
         for stream_id in released {
-            sqlx::query("UPDATE streams SET battle_id = $2 WHERE id = $1 AND battle_id IS NULL")
-                .bind(stream_id)
-                .bind(id.to_owned())
-                .execute(&mut *conn)
-                .await
-                .map_err(store_error)?;
+            execute(&mut *conn, "UPDATE streams SET battle_id = $2 WHERE id = $1 AND battle_id IS NULL", args![stream_id, id]).await?;
         }
         return Ok(None);
     }
@@ -142,21 +120,10 @@ async fn settle_battle(conn: &mut AnyConnection, id: &str, from: BattleStatus, t
 impl StreamStore for SqlStore {
     async fn create_stream(&self, stream: &NewStream) -> StoreResult<Stream> {
         let s = stream.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO streams (id, owner_id, title, status, created_at) VALUES ($1, $2, $3, 'idle', $4)")
-                        .bind(s.id.clone())
-                        .bind(s.owner_id.clone())
-                        .bind(s.title.clone())
-                        .bind(s.at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    read_stream(conn, &s.id).await?.ok_or_else(|| vanished("stream"))
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO streams (id, owner_id, title, status, created_at) VALUES ($1, $2, $3, 'idle', $4)";
+            write_then_read(conn, sql, args![&s.id, &s.owner_id, &s.title, s.at.millis()], "stream", async |c| read_stream(c, &s.id).await).await
+        })
     }
 
     async fn stream(&self, id: &str) -> StoreResult<Option<Stream>> {
@@ -184,167 +151,83 @@ impl StreamStore for SqlStore {
 
     async fn set_status(&self, id: &str, status: StreamStatus, at: Timestamp) -> StoreResult<Option<Stream>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query(
-                        "UPDATE streams SET status = $2,
-                           started_at = CASE WHEN $2 = 'live' AND started_at IS NULL THEN $3 ELSE started_at END,
-                           ended_at = CASE WHEN $2 = 'ended' THEN $3 ELSE ended_at END
-                         WHERE id = $1 AND status <> 'ended'",
-                    )
-                    .bind(id.clone())
-                    .bind(status.as_str())
-                    .bind(at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    read_stream(conn, &id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE streams SET status = $2,
+                   started_at = CASE WHEN $2 = 'live' AND started_at IS NULL THEN $3 ELSE started_at END,
+                   ended_at = CASE WHEN $2 = 'ended' THEN $3 ELSE ended_at END
+                 WHERE id = $1 AND status <> 'ended'";
+            update_then_read(conn, sql, args![&id, status.as_str(), at.millis()], async |c| read_stream(c, &id).await).await
+        })
     }
 
     async fn set_slow_mode(&self, id: &str, seconds: u32) -> StoreResult<Option<Stream>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query("UPDATE streams SET slow_mode_secs = $2 WHERE id = $1 AND status <> 'ended'")
-                        .bind(id.clone())
-                        .bind(i64::from(seconds))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    read_stream(conn, &id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE streams SET slow_mode_secs = $2 WHERE id = $1 AND status <> 'ended'";
+            update_then_read(conn, sql, args![&id, i64::from(seconds)], async |c| read_stream(c, &id).await).await
+        })
     }
 
     async fn add_likes(&self, id: &str, n: i64) -> StoreResult<Option<i64>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let row = sqlx::query("UPDATE streams SET likes = likes + $2 WHERE id = $1 AND status <> 'ended' RETURNING likes")
-                        .bind(id)
-                        .bind(n)
-                        .fetch_optional(conn)
-                        .await
-                        .map_err(store_error)?;
-                    row.map(|r| r.try_get::<i64, _>("likes").map_err(store_error)).transpose()
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let row = sqlx::query("UPDATE streams SET likes = likes + $2 WHERE id = $1 AND status <> 'ended' RETURNING likes")
+                .bind(id)
+                .bind(n)
+                .fetch_optional(conn)
+                .await
+                .map_err(store_error)?;
+            row.map(|r| r.try_get::<i64, _>("likes").map_err(store_error)).transpose()
+        })
     }
 
     async fn raise_peak(&self, id: &str, peak: i64) -> StoreResult<()> {
-        let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("UPDATE streams SET peak_viewers = $2 WHERE id = $1 AND peak_viewers < $2")
-                        .bind(id)
-                        .bind(peak)
-                        .execute(conn)
-                        .await
-                        .map_err(store_error)?;
-                    Ok(())
-                })
-            }))
-            .await
+        let sql = "UPDATE streams SET peak_viewers = $2 WHERE id = $1 AND peak_viewers < $2";
+        self.write_one(sql, args![id, peak]).await?;
+        Ok(())
     }
 
     async fn insert_message(&self, message: &NewStreamMessage) -> StoreResult<bool> {
         let m = message.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query(
-                        "INSERT INTO stream_messages (id, stream_id, user_id, body, created_at)
-                         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM streams WHERE id = $2 AND status <> 'ended')",
-                    )
-                    .bind(m.id)
-                    .bind(m.stream_id)
-                    .bind(m.user_id)
-                    .bind(m.text)
-                    .bind(m.at.millis())
-                    .execute(conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
-                    Ok(n == 1)
-                })
-            }))
-            .await
+        let sql = "INSERT INTO stream_messages (id, stream_id, user_id, body, created_at)
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM streams WHERE id = $2 AND status <> 'ended')";
+        Ok(self.write_one(sql, args![m.id, m.stream_id, m.user_id, m.text, m.at.millis()]).await? == 1)
     }
 
     async fn take_slow_mode_slot(&self, stream_id: &str, user_id: &str, at: Timestamp, every_ms: i64) -> StoreResult<Option<Timestamp>> {
         let (stream_id, user_id) = (stream_id.to_owned(), user_id.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    // The update only happens when the last slot is old enough.
-                    let taken = sqlx::query(
-                        "INSERT INTO stream_slow_mode (stream_id, user_id, last_at) VALUES ($1, $2, $3)
-                         ON CONFLICT (stream_id, user_id) DO UPDATE SET last_at = excluded.last_at
-                         WHERE stream_slow_mode.last_at <= $4
-                         RETURNING last_at",
-                    )
-                    .bind(stream_id.clone())
-                    .bind(user_id.clone())
-                    .bind(at.millis())
-                    .bind(at.millis().saturating_sub(every_ms))
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    if taken.is_some() {
-                        return Ok(None);
-                    }
-                    let last: i64 = sqlx::query("SELECT last_at FROM stream_slow_mode WHERE stream_id = $1 AND user_id = $2")
-                        .bind(stream_id)
-                        .bind(user_id)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .try_get("last_at")
-                        .map_err(store_error)?;
-                    Ok(Some(Timestamp(last.saturating_add(every_ms))))
-                })
-            }))
+        transaction!(self, |conn| {
+            // The update only happens when the last slot is old enough.
+            let taken = sqlx::query(
+                "INSERT INTO stream_slow_mode (stream_id, user_id, last_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (stream_id, user_id) DO UPDATE SET last_at = excluded.last_at
+                 WHERE stream_slow_mode.last_at <= $4
+                 RETURNING last_at",
+            )
+            .bind(stream_id.clone())
+            .bind(user_id.clone())
+            .bind(at.millis())
+            .bind(at.millis().saturating_sub(every_ms))
+            .fetch_optional(&mut *conn)
             .await
+            .map_err(store_error)?;
+            if taken.is_some() {
+                return Ok(None);
+            }
+            let last: i64 = sqlx::query("SELECT last_at FROM stream_slow_mode WHERE stream_id = $1 AND user_id = $2")
+                .bind(stream_id)
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await
+                .and_then(|r| r.try_get("last_at"))
+                .map_err(store_error)?;
+            Ok(Some(Timestamp(last.saturating_add(every_ms))))
+        })
     }
 
     async fn delete_message(&self, stream_id: &str, message_id: &str, by: &str, at: Timestamp) -> StoreResult<bool> {
-        let (stream_id, message_id, by) = (stream_id.to_owned(), message_id.to_owned(), by.to_owned());
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query(
-                        "UPDATE stream_messages SET deleted_at = $3, deleted_by = $4
-                         WHERE id = $1 AND stream_id = $2 AND deleted_at IS NULL",
-                    )
-                    .bind(message_id)
-                    .bind(stream_id)
-                    .bind(at.millis())
-                    .bind(by)
-                    .execute(conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
-                    Ok(n == 1)
-                })
-            }))
-            .await
+        let sql = "UPDATE stream_messages SET deleted_at = $3, deleted_by = $4 WHERE id = $1 AND stream_id = $2 AND deleted_at IS NULL";
+        Ok(self.write_one(sql, args![message_id, stream_id, at.millis(), by]).await? == 1)
     }
 
     async fn sanctions(&self, stream_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Sanctions> {
@@ -372,94 +255,55 @@ impl StreamStore for SqlStore {
 
     async fn sanction(&self, sanction: &NewSanction) -> StoreResult<()> {
         let s = sanction.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO stream_sanctions (stream_id, user_id, kind, until, reason, by_user, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (stream_id, user_id, kind) DO UPDATE SET until = excluded.until, reason = excluded.reason,
-                           by_user = excluded.by_user, created_at = excluded.created_at",
-                    )
-                    .bind(s.stream_id)
-                    .bind(s.user_id)
-                    .bind(s.kind.as_str())
-                    .bind(s.until.map(Timestamp::millis))
-                    .bind(s.reason)
-                    .bind(s.by)
-                    .bind(s.at.millis())
-                    .execute(conn)
-                    .await
-                    .map_err(store_error)?;
-                    Ok(())
-                })
-            }))
-            .await
+        let sql = "INSERT INTO stream_sanctions (stream_id, user_id, kind, until, reason, by_user, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (stream_id, user_id, kind) DO UPDATE SET until = excluded.until, reason = excluded.reason,
+               by_user = excluded.by_user, created_at = excluded.created_at";
+        let args = args![s.stream_id, s.user_id, s.kind.as_str(), s.until.map(Timestamp::millis), s.reason, s.by, s.at.millis()];
+        self.write_one(sql, args).await?;
+        Ok(())
     }
 
     async fn lift_sanction(&self, stream_id: &str, user_id: &str, kind: SanctionKind) -> StoreResult<bool> {
         let sql = "DELETE FROM stream_sanctions WHERE stream_id = $1 AND user_id = $2 AND kind = $3";
-        let args = vec![Arg::Text(stream_id.to_owned()), Arg::Text(user_id.to_owned()), Arg::Text(kind.as_str().to_owned())];
-        Ok(self.write_one(sql, args).await? == 1)
+        Ok(self.write_one(sql, args![stream_id, user_id, kind.as_str()]).await? == 1)
     }
 
     async fn record_strike(&self, strike: &NewStrike) -> StoreResult<StrikeOutcome> {
         let s = strike.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("INSERT INTO moderation_strikes (id, scope, user_id, reason, severity, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(s.id.clone())
-                        .bind(s.scope.clone())
-                        .bind(s.user_id.clone())
-                        .bind(s.reason.clone())
-                        .bind(s.severity.clone())
-                        .bind(s.at.millis())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM moderation_strikes WHERE scope = $1 AND user_id = $2 AND created_at > $3")
-                        .bind(s.scope.clone())
-                        .bind(s.user_id.clone())
-                        .bind(s.window_start.millis())
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .try_get("n")
-                        .map_err(store_error)?;
-                    let strikes = u32::try_from(n).unwrap_or(u32::MAX);
-                    if s.limit == 0 || strikes < s.limit {
-                        return Ok(StrikeOutcome { strikes, muted_until: None });
-                    }
-                    // A longer mute already in force (or one until lifted) is kept.
-                    sqlx::query(
-                        "INSERT INTO stream_sanctions (stream_id, user_id, kind, until, reason, created_at)
-                         VALUES ($1, $2, 'mute', $3, 'moderation strikes', $4)
-                         ON CONFLICT (stream_id, user_id, kind) DO UPDATE SET
-                           until = CASE WHEN stream_sanctions.until IS NULL OR stream_sanctions.until > excluded.until
-                                        THEN stream_sanctions.until ELSE excluded.until END,
-                           reason = excluded.reason, created_at = excluded.created_at",
-                    )
-                    .bind(s.scope.clone())
-                    .bind(s.user_id.clone())
-                    .bind(s.mute_until.millis())
-                    .bind(s.at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    let until: Option<i64> = sqlx::query("SELECT until FROM stream_sanctions WHERE stream_id = $1 AND user_id = $2 AND kind = 'mute'")
-                        .bind(s.scope.clone())
-                        .bind(s.user_id.clone())
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .try_get("until")
-                        .map_err(store_error)?;
-                    // A mute until lifted (set by a moderator) is reported with the strike mute's end.
-                    Ok(StrikeOutcome { strikes, muted_until: Some(Timestamp(until.unwrap_or(s.mute_until.millis()))) })
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "INSERT INTO moderation_strikes (id, scope, user_id, reason, severity, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+            execute(&mut *conn, sql, args![&s.id, &s.scope, &s.user_id, &s.reason, &s.severity, s.at.millis()]).await?;
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM moderation_strikes WHERE scope = $1 AND user_id = $2 AND created_at > $3")
+                .bind(s.scope.clone())
+                .bind(s.user_id.clone())
+                .bind(s.window_start.millis())
+                .fetch_one(&mut *conn)
+                .await
+                .and_then(|r| r.try_get("n"))
+                .map_err(store_error)?;
+            let strikes = u32::try_from(n).unwrap_or(u32::MAX);
+            if s.limit == 0 || strikes < s.limit {
+                return Ok(StrikeOutcome { strikes, muted_until: None });
+            }
+            // A longer mute already in force (or one until lifted) is kept.
+            let sql = "INSERT INTO stream_sanctions (stream_id, user_id, kind, until, reason, created_at)
+                 VALUES ($1, $2, 'mute', $3, 'moderation strikes', $4)
+                 ON CONFLICT (stream_id, user_id, kind) DO UPDATE SET
+                   until = CASE WHEN stream_sanctions.until IS NULL OR stream_sanctions.until > excluded.until
+                                THEN stream_sanctions.until ELSE excluded.until END,
+                   reason = excluded.reason, created_at = excluded.created_at";
+            execute(&mut *conn, sql, args![&s.scope, &s.user_id, s.mute_until.millis(), s.at.millis()]).await?;
+            let until: Option<i64> = sqlx::query("SELECT until FROM stream_sanctions WHERE stream_id = $1 AND user_id = $2 AND kind = 'mute'")
+                .bind(s.scope.clone())
+                .bind(s.user_id.clone())
+                .fetch_one(&mut *conn)
+                .await
+                .and_then(|r| r.try_get("until"))
+                .map_err(store_error)?;
+            // A mute until lifted (set by a moderator) is reported with the strike mute's end.
+            Ok(StrikeOutcome { strikes, muted_until: Some(Timestamp(until.unwrap_or(s.mute_until.millis()))) })
+        })
     }
 
     async fn supporter_coins(&self, creator_id: &str, user_id: &str) -> StoreResult<i64> {
@@ -477,51 +321,34 @@ impl StreamStore for SqlStore {
 impl BattleStore for SqlStore {
     async fn create_battle(&self, battle: &NewBattle) -> StoreResult<Option<Battle>> {
         let b = battle.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    // Reserve both streams (in lock order); a stream whose recorded battle is
-                    // settled counts as free.
-                    let mut reserved = 0;
-                    for stream_id in in_lock_order(&b.challenger_stream, &b.opponent_stream) {
-                        reserved += sqlx::query(
-                            "UPDATE streams SET battle_id = $1 WHERE id = $2 AND status = 'live'
-                               AND (battle_id IS NULL OR battle_id IN (SELECT id FROM battles WHERE status NOT IN ('pending', 'active')))",
-                        )
-                        .bind(b.id.clone())
-                        .bind(stream_id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(store_error)?
-                        .rows_affected();
-                    }
-                    if reserved != 2 {
-                        sqlx::query("UPDATE streams SET battle_id = NULL WHERE battle_id = $1")
-                            .bind(b.id.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                        return Ok(None);
-                    }
-                    sqlx::query(
-                        "INSERT INTO battles (id, stream_a, owner_a, stream_b, owner_b, status, duration_secs, created_at, invite_expires_at)
-                         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
-                    )
-                    .bind(b.id.clone())
-                    .bind(b.challenger_stream.clone())
-                    .bind(b.challenger_owner.clone())
-                    .bind(b.opponent_stream.clone())
-                    .bind(b.opponent_owner.clone())
-                    .bind(i64::from(b.duration_sec))
-                    .bind(b.at.millis())
-                    .bind(b.invite_expires_at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    read_battle(conn, &b.id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            // Reserve both streams (in lock order); a stream whose recorded battle is
+            // settled counts as free.
+            let mut reserved = 0;
+            for stream_id in in_lock_order(&b.challenger_stream, &b.opponent_stream) {
+                let sql = "UPDATE streams SET battle_id = $1 WHERE id = $2 AND status = 'live'
+                       AND (battle_id IS NULL OR battle_id IN (SELECT id FROM battles WHERE status NOT IN ('pending', 'active')))";
+                reserved += execute(&mut *conn, sql, args![&b.id, stream_id]).await?;
+            }
+            if reserved != 2 {
+                execute(&mut *conn, "UPDATE streams SET battle_id = NULL WHERE battle_id = $1", args![&b.id]).await?;
+                return Ok(None);
+            }
+            let sql = "INSERT INTO battles (id, stream_a, owner_a, stream_b, owner_b, status, duration_secs, created_at, invite_expires_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)";
+            let args = args![
+                &b.id,
+                &b.challenger_stream,
+                &b.challenger_owner,
+                &b.opponent_stream,
+                &b.opponent_owner,
+                i64::from(b.duration_sec),
+                b.at.millis(),
+                b.invite_expires_at.millis(),
+            ];
+            execute(&mut *conn, sql, args).await?;
+            read_battle(conn, &b.id).await
+        })
     }
 
     async fn battle(&self, id: &str) -> StoreResult<Option<Battle>> {
@@ -539,29 +366,13 @@ impl BattleStore for SqlStore {
 
     async fn accept_battle(&self, id: &str, at: Timestamp, ends_at: Timestamp) -> StoreResult<Option<Battle>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let n = sqlx::query(
-                        "UPDATE battles SET status = 'active', started_at = $2, ends_at = $3
-                         WHERE id = $1 AND status = 'pending' AND invite_expires_at > $2
-                           AND EXISTS (SELECT 1 FROM streams WHERE id = battles.stream_a AND status = 'live')
-                           AND EXISTS (SELECT 1 FROM streams WHERE id = battles.stream_b AND status = 'live')",
-                    )
-                    .bind(id.clone())
-                    .bind(at.millis())
-                    .bind(ends_at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    read_battle(conn, &id).await
-                })
-            }))
-            .await
+        transaction!(self, |conn| {
+            let sql = "UPDATE battles SET status = 'active', started_at = $2, ends_at = $3
+                 WHERE id = $1 AND status = 'pending' AND invite_expires_at > $2
+                   AND EXISTS (SELECT 1 FROM streams WHERE id = battles.stream_a AND status = 'live')
+                   AND EXISTS (SELECT 1 FROM streams WHERE id = battles.stream_b AND status = 'live')";
+            update_then_read(conn, sql, args![&id, at.millis(), ends_at.millis()], async |c| read_battle(c, &id).await).await
+        })
     }
 
     async fn close_pending(&self, id: &str, status: BattleStatus, at: Timestamp) -> StoreResult<Option<Battle>> {
@@ -569,17 +380,11 @@ impl BattleStore for SqlStore {
             return Err(StoreError::failure(format!("a pending battle cannot close as {}", status.as_str())));
         }
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| Box::pin(async move { settle_battle(conn, &id, BattleStatus::Pending, status, at).await })))
-            .await
+        transaction!(self, |conn| settle_battle(conn, &id, BattleStatus::Pending, status, at).await)
     }
 
     async fn end_battle(&self, id: &str, at: Timestamp) -> StoreResult<Option<Battle>> {
         let id = id.to_owned();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move { settle_battle(conn, &id, BattleStatus::Active, BattleStatus::Ended, at).await })
-            }))
-            .await
+        transaction!(self, |conn| settle_battle(conn, &id, BattleStatus::Active, BattleStatus::Ended, at).await)
     }
 }

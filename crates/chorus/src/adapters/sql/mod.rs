@@ -1,6 +1,28 @@
 //! The SQL store: one implementation over sqlx's `Any` driver, for SQLite (the embedded
 //! default, WAL, group commit through a single writer) and PostgreSQL (a pool; each
 //! write is its own transaction). Both dialects accept `$n` placeholders.
+//!
+//! The shapes every store method is written in live here: [`transaction!`] for a write,
+//! [`execute`] for one statement, [`update_then_read`] and [`write_then_read`] for a
+//! write that answers with what it changed, and `reactions::toggle_row` for a row a
+//! user turns on and off (likes, reactions).
+
+/// Runs `body` as one durable write and evaluates to its result once committed: a
+/// transaction of its own on PostgreSQL, a savepoint in the writer's next batch on
+/// SQLite. `conn` names the write's `&mut AnyConnection`; what the body uses is moved
+/// in, so the caller clones what it borrows first.
+macro_rules! transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        $store.write.run(Box::new(move |$conn| Box::pin(async move { $body }))).await
+    };
+}
+
+/// The values of one statement, in placeholder order: `args![id.clone(), at.millis()]`.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::adapters::sql::Arg::from($value)),*]
+    };
+}
 
 mod chat;
 mod chat_cache;
@@ -18,18 +40,118 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 
+use tokio_util::sync::CancellationToken;
+
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::store::{StoreCause, StoreError};
 use writer::WriteGate;
 
-/// A value bound to a statement run by `SqlStore::write_one`.
+/// A value bound to a statement run by [`execute`] or `SqlStore::write_one`.
 pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
     OptInt(Option<i64>),
+    Bytes(Vec<u8>),
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Self::Text(v.clone())
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Self::OptText(v)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Self::OptInt(v)
+    }
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Bytes(v)
+    }
+}
+
+/// `query` with `args` bound in order.
+pub(crate) fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg>) -> Query<'q, Any, AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::OptText(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::OptInt(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// Runs one statement on `conn` (inside the caller's write): how many rows it changed.
+pub(crate) async fn execute(conn: &mut AnyConnection, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+    Ok(bind_all(sqlx::query(sql), args).execute(conn).await.map_err(store_error)?.rows_affected())
+}
+
+/// An update that answers with the updated thing: runs `sql` and, when it changed a
+/// row, reads the result with `read` in the same transaction; `None` when nothing
+/// matched (an unknown id, a condition that did not hold).
+pub(crate) async fn update_then_read<T>(
+    conn: &mut AnyConnection,
+    sql: &str,
+    args: Vec<Arg>,
+    read: impl AsyncFnOnce(&mut AnyConnection) -> Result<Option<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    if execute(&mut *conn, sql, args).await? == 0 {
+        return Ok(None);
+    }
+    read(conn).await
+}
+
+/// A write that answers with the row it wrote: runs `sql`, then reads the result with
+/// `read` in the same transaction, where it cannot be missing (if it is, the store is
+/// broken: `what` names the thing in the failure).
+pub(crate) async fn write_then_read<T>(
+    conn: &mut AnyConnection,
+    sql: &str,
+    args: Vec<Arg>,
+    what: &str,
+    read: impl AsyncFnOnce(&mut AnyConnection) -> Result<Option<T>, StoreError>,
+) -> Result<T, StoreError> {
+    execute(&mut *conn, sql, args).await?;
+    read(conn).await?.ok_or_else(|| vanished(what))
+}
+
+/// A row this transaction wrote and could not read back.
+pub(crate) fn vanished(what: &str) -> StoreError {
+    StoreError::failure(format!("{what} vanished inside its own transaction"))
 }
 
 /// Which database the URL names.
@@ -50,8 +172,10 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Connects, creating a missing SQLite file, and applies the migrations.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Connects, creating a missing SQLite file, and applies the migrations. Its
+    /// background tasks (SQLite's writer and checkpoints) start in the stores' stage of
+    /// `tasks`; `close` still commits every queued write before the pools close.
+    pub async fn connect(url: &str, tasks: &Tasks) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -64,12 +188,12 @@ impl SqlStore {
             )));
         };
         match dialect {
-            Dialect::Sqlite => Self::connect_sqlite(url).await,
+            Dialect::Sqlite => Self::connect_sqlite(url, tasks).await,
             Dialect::Postgres => Self::connect_postgres(url).await,
         }
     }
 
-    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
+    async fn connect_sqlite(url: &str, tasks: &Tasks) -> Result<Self, StoreError> {
         let url = with_create_mode(url);
         let options = AnyConnectOptions::from_str(&url)
             .map_err(unavailable)?
@@ -112,10 +236,11 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        tokio::spawn(checkpoint_loop(read.clone()));
+        let checkpoints = read.clone();
+        tasks.spawn_cooperative(Stage::Stores, "sqlite checkpoints", move |stop| checkpoint_loop(checkpoints, stop));
         Ok(Self {
             read,
-            write: Arc::new(WriteGate::batched(writer)),
+            write: Arc::new(WriteGate::batched(writer, tasks)),
             dialect: Dialect::Sqlite,
             chat_cache: Some(Arc::default()),
         })
@@ -140,22 +265,7 @@ impl SqlStore {
     /// Runs one statement as a durable write (group-committed like every write) and
     /// returns how many rows it changed: the shape of most single-statement writes.
     pub(crate) async fn write_one(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let mut query = sqlx::query(sql);
-                    for arg in args {
-                        query = match arg {
-                            Arg::Text(v) => query.bind(v),
-                            Arg::OptText(v) => query.bind(v),
-                            Arg::Int(v) => query.bind(v),
-                            Arg::OptInt(v) => query.bind(v),
-                        };
-                    }
-                    Ok(query.execute(conn).await.map_err(store_error)?.rows_affected())
-                })
-            }))
-            .await
+        transaction!(self, |conn| execute(conn, sql, args).await)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -179,12 +289,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// Copies committed WAL frames into the database file on a read connection, beside the
 /// writer: a PASSIVE checkpoint takes no write lock, so commits go on meanwhile.
 /// Durability does not depend on it (each commit fsyncs the WAL); it keeps the WAL,
-/// and so reads, small. Ends when the pool closes.
-async fn checkpoint_loop(read: AnyPool) {
+/// and so reads, small. Ends when the pool closes or its stage is stopped (never in
+/// the middle of a checkpoint).
+async fn checkpoint_loop(read: AnyPool, stop: CancellationToken) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
         if read.is_closed() {
             return;
         }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Arg, SqlStore, store_error};
+use super::{SqlStore, store_error};
 use crate::domain::time::Timestamp;
 use crate::ports::sanctions_store::{AuditEntry, SanctionRecord, SanctionStore};
 use crate::ports::store::StoreResult;
@@ -13,20 +13,14 @@ impl SanctionStore for SqlStore {
     async fn put_sanction(&self, s: &SanctionRecord, at: Timestamp) -> StoreResult<()> {
         let sql = "INSERT INTO account_sanctions (user_id, kind, until, reason, created_at) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id, kind) DO UPDATE SET until = excluded.until, reason = excluded.reason, created_at = excluded.created_at";
-        let args = vec![
-            Arg::Text(s.user_id.clone()),
-            Arg::Text(s.kind.clone()),
-            Arg::OptInt(s.until.map(Timestamp::millis)),
-            Arg::OptText(s.reason.clone()),
-            Arg::Int(at.millis()),
-        ];
+        let args = args![&s.user_id, &s.kind, s.until.map(Timestamp::millis), s.reason.clone(), at.millis()];
         self.write_one(sql, args).await?;
         Ok(())
     }
 
     async fn remove_sanction(&self, user_id: &str, kind: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM account_sanctions WHERE user_id = $1 AND kind = $2";
-        Ok(self.write_one(sql, vec![Arg::Text(user_id.to_owned()), Arg::Text(kind.to_owned())]).await? > 0)
+        Ok(self.write_one(sql, args![user_id, kind]).await? > 0)
     }
 
     async fn active_sanctions(&self, now: Timestamp) -> StoreResult<Vec<SanctionRecord>> {
@@ -51,7 +45,7 @@ impl SanctionStore for SqlStore {
     async fn revoke_tokens_before(&self, user_id: &str, before: Timestamp) -> StoreResult<()> {
         let sql = "INSERT INTO token_revocations (user_id, revoked_before) VALUES ($1, $2)
                    ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before";
-        self.write_one(sql, vec![Arg::Text(user_id.to_owned()), Arg::Int(before.millis())]).await?;
+        self.write_one(sql, args![user_id, before.millis()]).await?;
         Ok(())
     }
 
@@ -66,16 +60,7 @@ impl SanctionStore for SqlStore {
     async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
         let sql = "INSERT INTO moderation_audit (id, actor, action, user_id, scope, reason, duration_sec, created_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-        let args = vec![
-            Arg::Text(e.id.clone()),
-            Arg::Text(e.actor.clone()),
-            Arg::Text(e.action.clone()),
-            Arg::Text(e.user_id.clone()),
-            Arg::Text(e.scope.clone()),
-            Arg::OptText(e.reason.clone()),
-            Arg::OptInt(e.duration_sec),
-            Arg::Int(e.at.millis()),
-        ];
+        let args = args![&e.id, &e.actor, &e.action, &e.user_id, &e.scope, e.reason.clone(), e.duration_sec, e.at.millis()];
         self.write_one(sql, args).await?;
         Ok(())
     }

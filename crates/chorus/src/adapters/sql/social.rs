@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::users::user_from_row;
-use super::{Arg, SqlStore, store_error};
+use super::{SqlStore, execute, store_error};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
@@ -77,75 +77,52 @@ fn notification_data(data: &NotificationData) -> StoreResult<String> {
 impl NotificationStore for SqlStore {
     async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord> {
         let n = n.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    if let Some(key) = &n.group_key {
-                        let existing = sqlx::query(
-                            "SELECT id FROM notifications WHERE user_id = $1 AND group_key = $2 AND read_at IS NULL
-                             AND updated_at >= $3 ORDER BY updated_at DESC LIMIT 1",
-                        )
-                        .bind(n.user_id.clone())
-                        .bind(key.clone())
-                        .bind(n.window_start.millis())
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(store_error)?;
-                        if let Some(row) = existing {
-                            let id: String = row.try_get("id").map_err(store_error)?;
-                            if let Some(actor) = &n.actor_id {
-                                sqlx::query("INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                                    .bind(id.clone())
-                                    .bind(actor.clone())
-                                    .execute(&mut *conn)
-                                    .await
-                                    .map_err(store_error)?;
-                            }
-                            sqlx::query(
-                                "UPDATE notifications SET actor_id = COALESCE($2, actor_id), updated_at = $3, phrase = $4, data = $5,
-                                 actor_count = (SELECT COUNT(*) FROM notification_actors WHERE notification_id = $1)
-                                 WHERE id = $1",
-                            )
-                            .bind(id.clone())
-                            .bind(n.actor_id.clone())
-                            .bind(n.at.millis())
-                            .bind(n.phrase.clone())
-                            .bind(notification_data(&n.data)?)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
-                            return read_notification(conn, &id).await;
-                        }
-                    }
-                    sqlx::query(
-                        "INSERT INTO notifications (id, user_id, kind, actor_id, actor_count, subject_kind, subject_id, body, phrase, data,
-                         group_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $6, '', $7, $8, $9, $10, $10)",
-                    )
-                    .bind(n.id.clone())
-                    .bind(n.user_id.clone())
-                    .bind(n.kind.clone())
-                    .bind(n.actor_id.clone())
-                    .bind(n.subject_kind.clone())
-                    .bind(n.subject_id.clone())
-                    .bind(n.phrase.clone())
-                    .bind(notification_data(&n.data)?)
-                    .bind(n.group_key.clone())
-                    .bind(n.at.millis())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
+        transaction!(self, |conn| {
+            let data = notification_data(&n.data)?;
+            if let Some(key) = &n.group_key {
+                let existing = sqlx::query(
+                    "SELECT id FROM notifications WHERE user_id = $1 AND group_key = $2 AND read_at IS NULL
+                     AND updated_at >= $3 ORDER BY updated_at DESC LIMIT 1",
+                )
+                .bind(n.user_id.clone())
+                .bind(key.clone())
+                .bind(n.window_start.millis())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(store_error)?;
+                if let Some(row) = existing {
+                    let id: String = row.try_get("id").map_err(store_error)?;
                     if let Some(actor) = &n.actor_id {
-                        sqlx::query("INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2)")
-                            .bind(n.id.clone())
-                            .bind(actor.clone())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(store_error)?;
+                        let sql = "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+                        execute(&mut *conn, sql, args![&id, actor]).await?;
                     }
-                    read_notification(conn, &n.id).await
-                })
-            }))
-            .await
+                    let sql = "UPDATE notifications SET actor_id = COALESCE($2, actor_id), updated_at = $3, phrase = $4, data = $5,
+                         actor_count = (SELECT COUNT(*) FROM notification_actors WHERE notification_id = $1)
+                         WHERE id = $1";
+                    execute(&mut *conn, sql, args![&id, n.actor_id.clone(), n.at.millis(), &n.phrase, data]).await?;
+                    return read_notification(conn, &id).await;
+                }
+            }
+            let sql = "INSERT INTO notifications (id, user_id, kind, actor_id, actor_count, subject_kind, subject_id, body, phrase, data,
+                 group_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $6, '', $7, $8, $9, $10, $10)";
+            let args = args![
+                &n.id,
+                &n.user_id,
+                &n.kind,
+                n.actor_id.clone(),
+                n.subject_kind.clone(),
+                n.subject_id.clone(),
+                &n.phrase,
+                data,
+                n.group_key.clone(),
+                n.at.millis(),
+            ];
+            execute(&mut *conn, sql, args).await?;
+            if let Some(actor) = &n.actor_id {
+                execute(&mut *conn, "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2)", args![&n.id, actor]).await?;
+            }
+            read_notification(conn, &n.id).await
+        })
     }
 
     async fn notifications(&self, user_id: &str, before: Option<&InboxCursor>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)> {
@@ -186,34 +163,21 @@ impl NotificationStore for SqlStore {
 
     async fn mark_read(&self, user_id: &str, ids: Option<&[String]>, at: Timestamp) -> StoreResult<i64> {
         let (user_id, ids) = (user_id.to_owned(), ids.map(<[String]>::to_vec));
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    match &ids {
-                        None => {
-                            sqlx::query("UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
-                                .bind(user_id.clone())
-                                .bind(at.millis())
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(store_error)?;
-                        }
-                        Some(ids) => {
-                            for id in ids {
-                                sqlx::query("UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND id = $2 AND read_at IS NULL")
-                                    .bind(user_id.clone())
-                                    .bind(id.clone())
-                                    .bind(at.millis())
-                                    .execute(&mut *conn)
-                                    .await
-                                    .map_err(store_error)?;
-                            }
-                        }
+        transaction!(self, |conn| {
+            match &ids {
+                None => {
+                    let sql = "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL";
+                    execute(&mut *conn, sql, args![&user_id, at.millis()]).await?;
+                }
+                Some(ids) => {
+                    for id in ids {
+                        let sql = "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND id = $2 AND read_at IS NULL";
+                        execute(&mut *conn, sql, args![&user_id, id, at.millis()]).await?;
                     }
-                    count_unread(conn, &user_id).await
-                })
-            }))
-            .await
+                }
+            }
+            count_unread(conn, &user_id).await
+        })
     }
 
     async fn unread_count(&self, user_id: &str) -> StoreResult<i64> {
@@ -246,13 +210,12 @@ async fn user_list(store: &SqlStore, sql: &str, user_id: &str, after: Option<&st
 impl FollowStore for SqlStore {
     async fn follow(&self, follower: &str, followee: &str, at: Timestamp) -> StoreResult<bool> {
         let sql = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let n = self.write_one(sql, vec![Arg::Text(follower.to_owned()), Arg::Text(followee.to_owned()), Arg::Int(at.millis())]).await?;
-        Ok(n == 1)
+        Ok(self.write_one(sql, args![follower, followee, at.millis()]).await? == 1)
     }
 
     async fn unfollow(&self, follower: &str, followee: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2";
-        Ok(self.write_one(sql, vec![Arg::Text(follower.to_owned()), Arg::Text(followee.to_owned())]).await? == 1)
+        Ok(self.write_one(sql, args![follower, followee]).await? == 1)
     }
 
     async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool> {
@@ -316,7 +279,7 @@ impl FollowStore for SqlStore {
 impl LastSeenStore for SqlStore {
     async fn set_last_seen(&self, user_id: &str, at: Timestamp) -> StoreResult<()> {
         let sql = "INSERT INTO last_seen (user_id, seen_at) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET seen_at = excluded.seen_at";
-        self.write_one(sql, vec![Arg::Text(user_id.to_owned()), Arg::Int(at.millis())]).await?;
+        self.write_one(sql, args![user_id, at.millis()]).await?;
         Ok(())
     }
 

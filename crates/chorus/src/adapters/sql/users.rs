@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
-use super::{SqlStore, store_error};
+use super::{SqlStore, store_error, write_then_read};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::store::{ProfileUpdate, StoreResult, UserStore};
@@ -33,44 +33,35 @@ impl UserStore for SqlStore {
     async fn upsert_profile(&self, p: &ProfileUpdate) -> StoreResult<UserSummary> {
         let user_id = p.id.clone();
         let p = p.clone();
-        let stored = self
-            .write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let username = p.username.clone().unwrap_or_else(|| p.id.clone());
-                    let sql = if p.authoritative {
-                        "INSERT INTO users (id, username, avatar, verified, updated_at) VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (id) DO UPDATE SET
-                           username = CASE WHEN $6 = 1 THEN excluded.username ELSE users.username END,
-                           avatar = CASE WHEN $7 = 1 THEN excluded.avatar ELSE users.avatar END,
-                           verified = CASE WHEN $8 = 1 THEN excluded.verified ELSE users.verified END,
-                           updated_at = excluded.updated_at"
-                    } else {
-                        // Claims fill only: a username still equal to the id, a missing avatar.
-                        "INSERT INTO users (id, username, avatar, verified, updated_at) VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (id) DO UPDATE SET
-                           username = CASE WHEN $6 = 1 AND users.username = users.id THEN excluded.username ELSE users.username END,
-                           avatar = CASE WHEN $7 = 1 AND users.avatar IS NULL THEN excluded.avatar ELSE users.avatar END,
-                           verified = CASE WHEN $8 = 1 AND users.verified = 0 THEN excluded.verified ELSE users.verified END"
-                    };
-                    sqlx::query(sql)
-                    .bind(p.id.clone())
-                    .bind(username)
-                    .bind(p.avatar.clone())
-                    .bind(i64::from(p.verified.unwrap_or(false)))
-                    .bind(Timestamp::now().millis())
-                    .bind(i64::from(p.username.is_some()))
-                    .bind(i64::from(p.avatar.is_some()))
-                    .bind(i64::from(p.verified.is_some()))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-                    read_user(conn, &p.id).await?.ok_or_else(|| {
-                        crate::ports::store::StoreError::failure("profile vanished after upsert")
-                    })
-                })
-            }))
-            .await;
+        let stored = transaction!(self, |conn| {
+            let username = p.username.clone().unwrap_or_else(|| p.id.clone());
+            let sql = if p.authoritative {
+                "INSERT INTO users (id, username, avatar, verified, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO UPDATE SET
+                   username = CASE WHEN $6 = 1 THEN excluded.username ELSE users.username END,
+                   avatar = CASE WHEN $7 = 1 THEN excluded.avatar ELSE users.avatar END,
+                   verified = CASE WHEN $8 = 1 THEN excluded.verified ELSE users.verified END,
+                   updated_at = excluded.updated_at"
+            } else {
+                // Claims fill only: a username still equal to the id, a missing avatar.
+                "INSERT INTO users (id, username, avatar, verified, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO UPDATE SET
+                   username = CASE WHEN $6 = 1 AND users.username = users.id THEN excluded.username ELSE users.username END,
+                   avatar = CASE WHEN $7 = 1 AND users.avatar IS NULL THEN excluded.avatar ELSE users.avatar END,
+                   verified = CASE WHEN $8 = 1 AND users.verified = 0 THEN excluded.verified ELSE users.verified END"
+            };
+            let args = args![
+                &p.id,
+                username,
+                p.avatar.clone(),
+                i64::from(p.verified.unwrap_or(false)),
+                Timestamp::now().millis(),
+                i64::from(p.username.is_some()),
+                i64::from(p.avatar.is_some()),
+                i64::from(p.verified.is_some()),
+            ];
+            write_then_read(conn, sql, args, "profile", async |c| read_user(c, &p.id).await).await
+        });
         // chat:send keeps sender summaries in memory (SQLite): a profile write forgets its own.
         self.forget_chat_sender(&user_id);
         stored

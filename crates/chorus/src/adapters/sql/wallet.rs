@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::live::{STREAM_COLUMNS, read_battle, stream_from_row};
-use super::{SqlStore, store_error};
+use super::{SqlStore, execute, store_error};
 use crate::domain::live::model::{StreamStatus, Transaction, TxKind, WalletState};
 use crate::domain::live::throne::{self, ThroneChange};
 use crate::domain::time::Timestamp;
@@ -93,18 +93,13 @@ async fn claim(conn: &mut AnyConnection, c: Claim<'_>) -> StoreResult<Option<Tra
 }
 
 async fn unclaim(conn: &mut AnyConnection, tx_id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM wallet_ledger WHERE id = $1").bind(tx_id.to_owned()).execute(conn).await.map_err(store_error)?;
+    execute(conn, "DELETE FROM wallet_ledger WHERE id = $1", args![tx_id]).await?;
     Ok(())
 }
 
 async fn settle_claim(conn: &mut AnyConnection, tx_id: &str, balance_after: i64, recipient: Option<&str>) -> StoreResult<()> {
-    sqlx::query("UPDATE wallet_ledger SET balance_after = $2, recipient_id = $3 WHERE id = $1")
-        .bind(tx_id.to_owned())
-        .bind(balance_after)
-        .bind(recipient.map(str::to_owned))
-        .execute(conn)
-        .await
-        .map_err(store_error)?;
+    let sql = "UPDATE wallet_ledger SET balance_after = $2, recipient_id = $3 WHERE id = $1";
+    execute(conn, sql, args![tx_id, balance_after, recipient.map(str::to_owned)]).await?;
     Ok(())
 }
 
@@ -122,26 +117,14 @@ async fn debit(conn: &mut AnyConnection, user_id: &str, amount: i64, at: Timesta
 
 /// Gives back a debit this transaction made.
 async fn refund(conn: &mut AnyConnection, user_id: &str, amount: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE wallets SET balance = balance + $2 WHERE user_id = $1")
-        .bind(user_id.to_owned())
-        .bind(amount)
-        .execute(conn)
-        .await
-        .map_err(store_error)?;
+    execute(conn, "UPDATE wallets SET balance = balance + $2 WHERE user_id = $1", args![user_id, amount]).await?;
     Ok(())
 }
 
 async fn add_earnings(conn: &mut AnyConnection, user_id: &str, coins: i64, at: Timestamp) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO creator_earnings (user_id, coins, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (user_id) DO UPDATE SET coins = creator_earnings.coins + excluded.coins, updated_at = excluded.updated_at",
-    )
-    .bind(user_id.to_owned())
-    .bind(coins)
-    .bind(at.millis())
-    .execute(conn)
-    .await
-    .map_err(store_error)?;
+    let sql = "INSERT INTO creator_earnings (user_id, coins, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET coins = creator_earnings.coins + excluded.coins, updated_at = excluded.updated_at";
+    execute(conn, sql, args![user_id, coins, at.millis()]).await?;
     Ok(())
 }
 
@@ -160,20 +143,10 @@ async fn add_to_total(conn: &mut AnyConnection, sql: &str, a: &str, b: &str, coi
 
 /// Adds points to one side of a running battle; `false` when it is not running.
 async fn score(conn: &mut AnyConnection, battle_id: &str, stream_id: &str, points: i64, at: Timestamp) -> StoreResult<bool> {
-    let n = sqlx::query(
-        "UPDATE battles SET score_a = score_a + CASE WHEN stream_a = $2 THEN $3 ELSE 0 END,
+    let sql = "UPDATE battles SET score_a = score_a + CASE WHEN stream_a = $2 THEN $3 ELSE 0 END,
                             score_b = score_b + CASE WHEN stream_b = $2 THEN $3 ELSE 0 END
-         WHERE id = $1 AND status = 'active' AND ends_at > $4 AND (stream_a = $2 OR stream_b = $2)",
-    )
-    .bind(battle_id.to_owned())
-    .bind(stream_id.to_owned())
-    .bind(points)
-    .bind(at.millis())
-    .execute(conn)
-    .await
-    .map_err(store_error)?
-    .rows_affected();
-    Ok(n == 1)
+         WHERE id = $1 AND status = 'active' AND ends_at > $4 AND (stream_a = $2 OR stream_b = $2)";
+    Ok(execute(conn, sql, args![battle_id, stream_id, points, at.millis()]).await? == 1)
 }
 
 async fn gift(conn: &mut AnyConnection, o: GiftOrder) -> StoreResult<GiftOutcome> {
@@ -242,13 +215,8 @@ async fn gift(conn: &mut AnyConnection, o: GiftOrder) -> StoreResult<GiftOutcome
         ThroneChange::Taken { coins, from } => (Some(coins), Some(from)),
     };
     if let Some(coins) = coins {
-        sqlx::query("UPDATE streams SET throne_user_id = $2, throne_coins = $3 WHERE id = $1")
-            .bind(o.stream_id.clone())
-            .bind(o.sender_id.clone())
-            .bind(coins)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
+        let sql = "UPDATE streams SET throne_user_id = $2, throne_coins = $3 WHERE id = $1";
+        execute(&mut *conn, sql, args![&o.stream_id, &o.sender_id, coins]).await?;
         throne_taken_from = taken_from;
         stream.throne = Some((o.sender_id.clone(), coins));
     }
@@ -345,52 +313,47 @@ impl WalletStore for SqlStore {
 
     async fn credit(&self, order: &CreditOrder) -> StoreResult<CreditOutcome> {
         let o = order.clone();
-        self.write
-            .run(Box::new(move |conn| {
-                Box::pin(async move {
-                    let tx = Transaction {
-                        id: o.tx_id.clone(),
-                        kind: TxKind::Credit,
-                        amount: o.amount,
-                        balance_after: 0,
-                        recipient_id: Some(o.user_id.clone()),
-                        stream_id: None,
-                        item_id: None,
-                        count: 1,
-                        battle_id: None,
-                        reference: o.reference.clone(),
-                        created_at: o.at,
-                    };
-                    if let Some(earlier) = claim(&mut *conn, Claim { user_id: &o.user_id, scope: SCOPE_CREDIT, tx: &tx }).await? {
-                        return Ok(CreditOutcome::Replay(earlier));
-                    }
-                    let balance: i64 = sqlx::query(
-                        "INSERT INTO wallets (user_id, balance, updated_at) VALUES ($1, $2, $3)
-                         ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + excluded.balance, updated_at = excluded.updated_at
-                         RETURNING balance",
-                    )
-                    .bind(o.user_id.clone())
-                    .bind(o.amount)
-                    .bind(o.at.millis())
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(store_error)?
-                    .try_get("balance")
-                    .map_err(store_error)?;
-                    settle_claim(&mut *conn, &tx.id, balance, Some(&o.user_id)).await?;
-                    Ok(CreditOutcome::Applied(Transaction { balance_after: balance, ..tx }))
-                })
-            }))
+        transaction!(self, |conn| {
+            let tx = Transaction {
+                id: o.tx_id.clone(),
+                kind: TxKind::Credit,
+                amount: o.amount,
+                balance_after: 0,
+                recipient_id: Some(o.user_id.clone()),
+                stream_id: None,
+                item_id: None,
+                count: 1,
+                battle_id: None,
+                reference: o.reference.clone(),
+                created_at: o.at,
+            };
+            if let Some(earlier) = claim(&mut *conn, Claim { user_id: &o.user_id, scope: SCOPE_CREDIT, tx: &tx }).await? {
+                return Ok(CreditOutcome::Replay(earlier));
+            }
+            let balance: i64 = sqlx::query(
+                "INSERT INTO wallets (user_id, balance, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + excluded.balance, updated_at = excluded.updated_at
+                 RETURNING balance",
+            )
+            .bind(o.user_id.clone())
+            .bind(o.amount)
+            .bind(o.at.millis())
+            .fetch_one(&mut *conn)
             .await
+            .and_then(|r| r.try_get("balance"))
+            .map_err(store_error)?;
+            settle_claim(&mut *conn, &tx.id, balance, Some(&o.user_id)).await?;
+            Ok(CreditOutcome::Applied(Transaction { balance_after: balance, ..tx }))
+        })
     }
 
     async fn send_gift(&self, order: &GiftOrder) -> StoreResult<GiftOutcome> {
         let o = order.clone();
-        self.write.run(Box::new(move |conn| Box::pin(gift(conn, o)))).await
+        transaction!(self, |conn| gift(conn, o).await)
     }
 
     async fn boost(&self, order: &BoostOrder) -> StoreResult<BoostOutcome> {
         let o = order.clone();
-        self.write.run(Box::new(move |conn| Box::pin(boost(conn, o)))).await
+        transaction!(self, |conn| boost(conn, o).await)
     }
 }

@@ -12,9 +12,11 @@
 use futures_util::future::BoxFuture;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::store_error;
 use crate::ports::chat_store::{MessageStored, NewMessage};
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::store::{StoreError, StoreResult};
 
 /// Largest number of writes committed together.
@@ -43,7 +45,13 @@ pub(crate) enum Job {
 
 pub(crate) enum WriteGate {
     Direct(AnyPool),
-    Batched { queue: parking_lot::Mutex<Option<mpsc::Sender<Job>>>, done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>, pool: AnyPool },
+    Batched {
+        /// Where writes queue for the writer task; taken at `close`.
+        queue: parking_lot::Mutex<Option<mpsc::Sender<Job>>>,
+        /// Resolves once the writer task has committed its last batch and ended.
+        done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+        pool: AnyPool,
+    },
 }
 
 impl WriteGate {
@@ -51,10 +59,13 @@ impl WriteGate {
         Self::Direct(pool)
     }
 
-    pub(crate) fn batched(pool: AnyPool) -> Self {
+    /// Starts the writer task in the stores' shutdown stage of `tasks`.
+    pub(crate) fn batched(pool: AnyPool, tasks: &Tasks) -> Self {
         let (tx, rx) = mpsc::channel::<Job>(4096);
-        let task = tokio::spawn(write_loop(pool.clone(), rx));
-        Self::Batched { queue: parking_lot::Mutex::new(Some(tx)), done: tokio::sync::Mutex::new(Some(task)), pool }
+        let (ended, done) = oneshot::channel::<()>();
+        let writer = pool.clone();
+        tasks.spawn_cooperative(Stage::Stores, "sql writer", move |stop| write_loop(writer, rx, stop, ended));
+        Self::Batched { queue: parking_lot::Mutex::new(Some(tx)), done: tokio::sync::Mutex::new(Some(done)), pool }
     }
 
     /// Whether `insert_message` is available (the batched SQLite writer); otherwise
@@ -114,8 +125,9 @@ impl WriteGate {
             Self::Direct(pool) => pool.close().await,
             Self::Batched { queue, done, pool } => {
                 queue.lock().take();
-                if let Some(task) = done.lock().await.take() {
-                    let _ = task.await;
+                if let Some(done) = done.lock().await.take() {
+                    // Answers once the writer has dropped its end: after its last commit.
+                    let _ = done.await;
                 }
                 pool.close().await;
             }
@@ -132,9 +144,22 @@ fn after_commit<T>(result: StoreResult<T>, commit_error: Option<&StoreError>) ->
     }
 }
 
-async fn write_loop(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+/// Commits queued writes batch by batch until the queue closes (`close`) or its stage
+/// is stopped; either way the writes already queued are committed first, never dropped.
+/// `_ended` is dropped when it returns, which is what `close` waits for.
+async fn write_loop(pool: AnyPool, mut rx: mpsc::Receiver<Job>, stop: CancellationToken, _ended: oneshot::Sender<()>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let next = tokio::select! {
+            biased;
+            job = rx.recv() => job,
+            () = stop.cancelled() => {
+                // Take no new writes; what is queued still commits.
+                rx.close();
+                rx.recv().await
+            }
+        };
+        let Some(first) = next else { return };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -236,5 +261,41 @@ mod tests {
             .unwrap();
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM t").fetch_one(&mut *conn).await.unwrap().try_get("n").unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn stopping_the_stores_stage_commits_the_queued_writes_before_the_writer_ends() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use super::WriteGate;
+        use crate::adapters::sql::execute;
+        use crate::lifecycle::{Stage, Tasks};
+
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        pool.execute("CREATE TABLE t (x BIGINT)").await.unwrap();
+        let tasks = Tasks::new();
+        let gate = Arc::new(WriteGate::batched(pool.clone(), &tasks));
+        let writes: Vec<_> = (0..50_i64)
+            .map(|i| {
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.run(Box::new(move |conn| Box::pin(async move { execute(conn, "INSERT INTO t (x) VALUES ($1)", args![i]).await }))).await })
+            })
+            .collect();
+        // Every write is queued (this runtime has one thread: the spawned tasks run now).
+        tokio::task::yield_now().await;
+        assert_eq!(tasks.stop(Stage::Stores, Duration::from_secs(5)).await, 0, "the writer ends once the queue is empty");
+        for w in writes {
+            assert_eq!(w.await.unwrap().unwrap(), 1, "a queued write is committed, not dropped");
+        }
+        let late = gate.run(Box::new(|conn| Box::pin(async move { execute(conn, "INSERT INTO t (x) VALUES (0)", Vec::new()).await }))).await;
+        assert!(matches!(late, Err(crate::ports::store::StoreError::Unavailable { .. })), "{late:?}");
+        gate.close().await;
+        let reader = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM t").fetch_one(&reader).await.unwrap().try_get("n").unwrap();
+        assert_eq!(n, 50);
     }
 }

@@ -237,7 +237,7 @@ impl BattleService {
             Ok(Some(b)) => b,
             Ok(None) => return,
             Err(e) => {
-                tracing::warn!(stream = %stream.id, error = %e, "battle of an ended stream not settled");
+                tracing::warn!(stream = %stream.id, error = %e.chain(), "battle of an ended stream not settled");
                 return;
             }
         };
@@ -255,7 +255,7 @@ impl BattleService {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,
                 Err(e) => {
-                    tracing::warn!(battle = %id, error = %e, "battle scores not read; retrying next tick");
+                    tracing::warn!(battle = %id, error = %e.chain(), "battle scores not read; retrying next tick");
                     s.board.battle_marked(&id);
                     continue;
                 }
@@ -286,7 +286,7 @@ impl BattleService {
                 Ok(Some(battle)) => self.settle(battle, now, false).await,
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(battle = %id, error = %e, "battle not settled; retrying");
+                    tracing::warn!(battle = %id, error = %e.chain(), "battle not settled; retrying");
                     self.shared.board.schedule(&id, now.plus_millis(1000).millis());
                 }
             }
@@ -325,7 +325,7 @@ impl BattleService {
             // Already settled elsewhere (another node, a concurrent answer).
             Ok(None) => s.board.battle_settled(&battle.id),
             Err(e) => {
-                tracing::warn!(battle = %battle.id, error = %e, "battle not settled; retrying");
+                tracing::warn!(battle = %battle.id, error = %e.chain(), "battle not settled; retrying");
                 s.board.schedule(&battle.id, now.plus_millis(1000).millis());
             }
         }

@@ -194,7 +194,7 @@ impl Live {
         if !self.loaded.load(Ordering::Acquire) {
             match self.load().await {
                 Ok(()) => self.loaded.store(true, Ordering::Release),
-                Err(e) => tracing::warn!(error = %e, "live state not loaded yet; retrying next tick"),
+                Err(e) => tracing::warn!(error = %e.chain(), "live state not loaded yet; retrying next tick"),
             }
         }
         let metrics_due = s.board.metrics_due(s.rules.metrics_interval);
@@ -213,13 +213,13 @@ impl Live {
         }
         for (stream_id, peak) in updates.peaks {
             if let Err(e) = s.streams.raise_peak(&stream_id, peak).await {
-                tracing::warn!(stream = %stream_id, error = %e, "peak viewers not stored");
+                tracing::warn!(stream = %stream_id, error = %e.chain(), "peak viewers not stored");
             }
         }
         if came_round(&self.last_battle_sweep, BATTLE_SWEEP_EVERY)
             && let Err(e) = self.battles.schedule_open().await
         {
-            tracing::warn!(error = %e, "open battles not read back; retrying later");
+            tracing::warn!(error = %e.chain(), "open battles not read back; retrying later");
         }
         self.battles.settle_due().await;
         if came_round(&self.last_housekeeping, HOUSEKEEPING_EVERY) {
@@ -269,7 +269,7 @@ impl Live {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "live streams not re-read for metrics");
+                    tracing::warn!(error = %e.chain(), "live streams not re-read for metrics");
                     return;
                 }
             }
@@ -280,7 +280,7 @@ impl Live {
                 Ok(Some(stream)) => s.board.refresh(&stream),
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(stream = %id, error = %e, "stream not re-read for metrics");
+                    tracing::warn!(stream = %id, error = %e.chain(), "stream not re-read for metrics");
                     return;
                 }
             }

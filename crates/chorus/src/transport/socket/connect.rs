@@ -173,7 +173,7 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
     if !identity.guest
         && let Err(e) = app.users.remember_claims(&identity).await
     {
-        tracing::warn!(user = %identity.user_id, error = %e, "could not store token profile");
+        tracing::warn!(user = %identity.user_id, error = %e.chain(), "could not store token profile");
     }
     // Last, as nothing below may publish: the opening holds the delivery lock. It joins
     // the user room (and a resumed session's rooms).
@@ -219,7 +219,7 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
         0
     } else {
         app.notifications.unread_count(&who.user_id).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "unread count unavailable at connect");
+            tracing::warn!(error = %e.chain(), "unread count unavailable at connect");
             0
         })
     };
