@@ -13,6 +13,7 @@ use super::notifications::notify_in_background;
 use super::text::valid_id;
 use super::time::Timestamp;
 use super::users::UserDirectory;
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::events::EventSink;
 use crate::ports::notify::{NotificationData, NotificationDraft, NotificationKind, Notifier, Subject};
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
@@ -41,6 +42,8 @@ pub struct FollowService {
     /// Where feed refreshes go.
     events: Arc<dyn EventSink>,
     notifier: Arc<dyn Notifier>,
+    /// Where fan-outs run, so shutdown stops them with the other publishers.
+    tasks: Arc<Tasks>,
 }
 
 impl FollowService {
@@ -50,8 +53,9 @@ impl FollowService {
         publisher: Arc<dyn EventPublisher>,
         events: Arc<dyn EventSink>,
         notifier: Arc<dyn Notifier>,
+        tasks: Arc<Tasks>,
     ) -> Self {
-        Self { store, users, publisher, events, notifier }
+        Self { store, users, publisher, events, notifier, tasks }
     }
 
     /// `POST /api/users/{id}/follow`; the followed user is notified once.
@@ -133,7 +137,7 @@ impl FollowService {
             at: Timestamp::now(),
         };
         let (store, events) = (self.store.clone(), self.events.clone());
-        tokio::spawn(fan_out(store, events, creator, published));
+        self.tasks.spawn(Stage::Publishers, "feed fan-out", fan_out(store, events, creator, published));
         Ok(followers)
     }
 }

@@ -62,7 +62,7 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
     let data = data?;
     if let Err(retry_after_ms) = app.limits.check(policy.limit, &actor.identity.user_id).await {
         metrics::counter!("chorus_rate_limited_total").increment(1);
-        if app.settings.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.abuse_disconnect_after {
+        if app.settings.limits.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.limits.abuse_disconnect_after {
             tracing::info!(sid = %s.id, "sustained rate abuse: disconnecting");
             let socket = s.clone();
             // After the refusal is acked, not before.
@@ -74,8 +74,8 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
         return Err(DomainError::rate_limited(retry_after_ms));
     }
     // One cap on every room a socket joins (its own user room aside), whatever the area.
-    if policy.joins_room && app.settings.max_rooms_per_socket > 0 && s.rooms().len() > app.settings.max_rooms_per_socket {
-        return Err(DomainError::conflict(format!("a socket may be in at most {} rooms", app.settings.max_rooms_per_socket)));
+    if policy.joins_room && app.settings.limits.max_rooms_per_socket > 0 && s.rooms().len() > app.settings.limits.max_rooms_per_socket {
+        return Err(DomainError::conflict(format!("a socket may be in at most {} rooms", app.settings.limits.max_rooms_per_socket)));
     }
     if policy.posts_text {
         app.sanctions.ensure_may_post(&actor.identity.user_id)?;
