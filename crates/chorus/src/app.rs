@@ -21,7 +21,7 @@ use crate::adapters::redis::link::RedisLink;
 use crate::adapters::sql::SqlStore;
 use crate::auth::jwt::{TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
-use crate::config::Settings;
+use crate::config::{AuthSettings, ServerSettings, Settings};
 use crate::lifecycle::{Stage, Tasks};
 use crate::domain::calls::CallService;
 use crate::domain::calls::model::CallRules;
@@ -60,26 +60,26 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         crate::telemetry::install_metrics();
         let tasks = Arc::new(Tasks::new());
-        let key = verification_key(&settings)?;
+        let key = verification_key(&settings.auth)?;
         let verifier = TokenVerifier::new(
             &key,
-            settings.jwt_issuer.as_deref(),
-            settings.jwt_audience.as_deref(),
-            settings.jwt_leeway_secs,
+            settings.auth.jwt_issuer.as_deref(),
+            settings.auth.jwt_audience.as_deref(),
+            settings.auth.jwt_leeway.as_secs(),
         )?;
-        let store = SqlStore::connect(settings.database_url.expose(), &tasks)
+        let store = SqlStore::connect(settings.store.database_url.expose(), &tasks)
             .await
-            .with_context(|| format!("opening the database ({})", settings.database_url))?;
+            .with_context(|| format!("opening the database ({})", settings.store.database_url))?;
 
-        let max_payload = settings.max_payload_bytes;
-        let redis = match settings.redis_url.as_ref().filter(|u| !u.is_empty()) {
-            Some(url) => Some(RedisLink::connect(url.expose()).await.with_context(|| format!("connecting to Redis ({url})"))?),
+        let max_payload = settings.server.max_payload_bytes;
+        let redis = match settings.cluster.redis_url.as_ref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(RedisLink::connect(url.expose(), &tasks).await.with_context(|| format!("connecting to Redis ({url})"))?),
             None => None,
         };
         let door = SocketDoor::build(&settings, redis.as_ref());
         let dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>> = match &redis {
             Some(link) => Some(
-                crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.redis_prefix, &tasks)
+                crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.cluster.redis_prefix, &tasks)
                     .await
                     .context("subscribing to the dirty-mark channel")?,
             ),
@@ -107,7 +107,7 @@ impl Application {
                     .and_observer(Arc::new(triggers)),
             );
             bus = Some(events.clone());
-            NotificationService::new(Arc::new(store.clone()), events, Duration::from_secs(settings.notification_group_window_secs))
+            NotificationService::new(Arc::new(store.clone()), events, settings.notifications.group_window)
         });
         let events = bus.context("the event bus is built with the notification service")?;
         let live = Arc::new(LiveCounts::new(content_store.clone(), viewers.clone(), events.clone()));
@@ -123,7 +123,7 @@ impl Application {
             tasks.spawn(Stage::Publishers, "node heartbeat", heartbeat);
         }
         let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone(), events.clone()));
-        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone()));
+        let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone(), tasks.clone()));
         let presence = Arc::new(PresenceService::new(
             cluster.presence.clone(),
             sessions.clone(),
@@ -131,13 +131,13 @@ impl Application {
             Arc::new(store.clone()),
             publisher.clone(),
             events.clone(),
-            Duration::from_millis(settings.presence_grace_ms),
+            settings.presence.grace,
         ));
         let moderator: Option<Arc<dyn crate::domain::moderation::ExternalModerator>> =
-            match settings.moderation_webhook_url.as_deref().filter(|u| !u.is_empty()) {
+            match settings.moderation.webhook_url.as_deref().filter(|u| !u.is_empty()) {
                 Some(url) => Some(Arc::new(crate::adapters::moderation_webhook::HttpModerator::new(
                     url,
-                    Duration::from_millis(settings.moderation_webhook_timeout_ms),
+                    settings.moderation.webhook_timeout,
                 )?)),
                 None => None,
             };
@@ -148,9 +148,9 @@ impl Application {
         );
         let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator)?.with_mutes(sanctions.clone()));
         let rules = ContentRules {
-            view_window: Duration::from_secs(settings.view_window_secs),
-            max_comment_chars: settings.max_comment_chars,
-            max_rooms_per_connection: settings.max_rooms_per_socket,
+            view_window: settings.content.view_window,
+            max_comment_chars: settings.content.max_comment_chars,
+            max_rooms_per_connection: settings.limits.max_rooms_per_socket,
             ..ContentRules::default()
         };
         let content = Arc::new(ContentService::new(
@@ -161,7 +161,7 @@ impl Application {
             events.clone(),
             live.clone(),
             rankings.clone(),
-            Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
+            Arc::new(TypingTracker::new(settings.content.typing_ttl)),
             moderation.clone(),
             rules,
         ));
@@ -171,18 +171,18 @@ impl Application {
             publisher.clone(),
             events.clone(),
             sessions.clone(),
-            Arc::new(TypingTracker::new(Duration::from_millis(settings.typing_ttl_ms))),
+            Arc::new(TypingTracker::new(settings.content.typing_ttl)),
             moderation.clone(),
-            ChatRules { edit_window: Duration::from_secs(settings.chat_edit_window_secs), ..ChatRules::default() },
+            ChatRules { edit_window: settings.chat.edit_window, ..ChatRules::default() },
         ));
         let collab = Arc::new(CollabService::new(
             Arc::new(store.clone()),
             publisher.clone(),
             events.clone(),
             CollabRules {
-                compact_every: settings.collab_compact_every.max(1),
-                max_open_docs: settings.collab_max_open_docs.max(1),
-                idle_after: Duration::from_secs(settings.collab_idle_secs),
+                compact_every: settings.collab.compact_every.max(1),
+                max_open_docs: settings.collab.max_open_docs.max(1),
+                idle_after: settings.collab.idle,
                 ..CollabRules::default()
             },
         ));
@@ -190,7 +190,7 @@ impl Application {
             Arc::new(store.clone()),
             users.clone(),
             events.clone(),
-            CallRules { ring_timeout: Duration::from_millis(settings.call_ring_timeout_ms), ..CallRules::default() },
+            CallRules { ring_timeout: settings.calls.ring_timeout, ..CallRules::default() },
         ));
         let streams = Arc::new(crate::domain::live::Live::new(
             crate::domain::live::LivePorts {
@@ -204,12 +204,12 @@ impl Application {
                 moderation: moderation.clone(),
                 limits: cluster.limits.clone(),
             },
-            crate::domain::live::catalog::GiftCatalog::load(settings.gift_catalog.as_deref())?,
+            crate::domain::live::catalog::GiftCatalog::load(settings.live.gift_catalog.as_deref())?,
             crate::domain::live::rules::LiveRules::from_settings(&settings)?,
         ));
         let app: App = Arc::new(AppState {
             verifier,
-            server_key: settings.server_key.clone().filter(|k| !k.is_empty()),
+            server_key: settings.auth.server_key.clone().filter(|k| !k.is_empty()),
             users,
             content,
             chat,
@@ -221,7 +221,7 @@ impl Application {
             content_counts: live,
             sessions,
             sanctions,
-            admission: crate::domain::admission::Admission::new(settings.max_rooms_per_socket),
+            admission: crate::domain::admission::Admission::new(settings.limits.max_rooms_per_socket),
             limits: cluster.limits.clone(),
             notifications,
             follows,
@@ -247,12 +247,12 @@ impl Application {
             .layer(MapRequestLayer::new(transport::http::slim_request::slim))
             .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::connect_gate::gate))
             .layer(axum::middleware::from_fn_with_state(app.clone(), transport::http::origin_guard::guard))
-            .layer(cors(&app.settings))
+            .layer(cors(&app.settings.server))
             .layer(axum::extract::DefaultBodyLimit::max(max_payload as usize));
 
-        let listener = TcpListener::bind(app.settings.listen)
+        let listener = TcpListener::bind(app.settings.server.listen)
             .await
-            .with_context(|| format!("binding {}", app.settings.listen))?;
+            .with_context(|| format!("binding {}", app.settings.server.listen))?;
         if app.redis.is_some() {
             tracing::info!("cluster mode: Redis adapter and cluster state");
         }
@@ -348,24 +348,24 @@ struct ClusterState {
 fn cluster_state(settings: &Settings, redis: Option<&RedisLink>) -> ClusterState {
     use crate::adapters::redis::{limits::RedisRateLimiter, node, presence::RedisPresence, sessions::RedisSessions, viewers::RedisViewers};
     use crate::ports::limits::{buckets, Bucket, LimitClass, Rate};
-    let mut rates = if settings.rate_limits_enabled { buckets(&settings.rate_limits.by_class()) } else { Vec::new() };
+    let mut rates = if settings.limits.rates_enabled { buckets(&settings.limits.rates.by_class()) } else { Vec::new() };
     // The stream chat limit and the location throttle are rules of their areas
     // (PROTOCOL.md), not abuse protection: they hold even with `rate_limits_enabled`
     // off, and like every other limit they are one bucket per user across the cluster.
-    let chat = Rate { per_second: settings.stream_chat_per_sec, burst: settings.stream_chat_burst };
+    let chat = Rate { per_second: settings.live.chat_per_sec, burst: settings.live.chat_burst };
     rates.extend(chat.bucket().map(|b| (LimitClass::StreamChat, b)));
-    let location = Bucket::spaced(Duration::from_millis(settings.location_min_interval_ms));
+    let location = Bucket::spaced(settings.presence.location_min_interval);
     rates.extend(location.map(|b| (LimitClass::Location, b)));
     match redis {
         Some(link) => {
-            let timing = node::NodeTiming::with_grace(Duration::from_millis(settings.presence_grace_ms));
-            let node = node::ClusterNode::new(link.clone(), &settings.redis_prefix, timing);
+            let timing = node::NodeTiming::with_grace(settings.presence.grace);
+            let node = node::ClusterNode::new(link.clone(), &settings.cluster.redis_prefix, timing);
             tracing::info!(node = node.id(), "cluster state in Redis");
             ClusterState {
                 viewers: Arc::new(RedisViewers::new(node.clone())),
                 sessions: Arc::new(RedisSessions::new(node.clone())),
                 presence: Arc::new(RedisPresence::new(node.clone())),
-                limits: Arc::new(RedisRateLimiter::new(link.clone(), &settings.redis_prefix, &rates)),
+                limits: Arc::new(RedisRateLimiter::new(link.clone(), &settings.cluster.redis_prefix, &rates)),
                 node: Some(node),
             }
         }
@@ -388,11 +388,11 @@ async fn resumable(
     tasks: &Tasks,
 ) -> Arc<crate::adapters::sequenced_publisher::SequencedPublisher> {
     use crate::adapters::sequenced_publisher::SequencedPublisher;
-    let window = Duration::from_secs(settings.resume_window_secs.max(1));
-    let max_events = settings.resume_log_max_events.max(1);
-    match (redis, settings.redis_url.as_ref()) {
+    let window = settings.resume.window.max(Duration::from_secs(1));
+    let max_events = settings.resume.log_max_events.max(1);
+    match (redis, settings.cluster.redis_url.as_ref()) {
         (Some(link), Some(url)) => {
-            let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url.expose(), &settings.redis_prefix, window, max_events);
+            let log = crate::adapters::redis::event_log::RedisEventLog::new(link.clone(), url.expose(), &settings.cluster.redis_prefix, window, max_events);
             SequencedPublisher::cluster(inner, Arc::new(log), window, tasks).await
         }
         _ => SequencedPublisher::local(inner, Arc::new(crate::adapters::memory_event_log::MemoryEventLog::new(window, max_events)), window, tasks),
@@ -419,19 +419,19 @@ async fn follow_sanctions(app: App, stop: CancellationToken) {
 
 /// Chooses the token key: the configured secret or public key, else a development
 /// secret kept in a file so `chorus token` and `chorus serve` agree.
-pub fn verification_key(settings: &Settings) -> anyhow::Result<VerificationKey> {
-    if let Some(secret) = &settings.jwt_secret {
+pub fn verification_key(auth: &AuthSettings) -> anyhow::Result<VerificationKey> {
+    if let Some(secret) = &auth.jwt_secret {
         return Ok(VerificationKey::Shared(secret.clone()));
     }
-    if let Some(pem) = settings.jwt_public_key_pem()? {
+    if let Some(pem) = auth.jwt_public_key_pem()? {
         return Ok(VerificationKey::PublicPem(pem));
     }
-    Ok(VerificationKey::Shared(dev_secret(settings)?))
+    Ok(VerificationKey::Shared(dev_secret(auth)?))
 }
 
 /// The development secret: read from `dev_secret_file`, created on first use.
-pub fn dev_secret(settings: &Settings) -> anyhow::Result<Secret> {
-    let path = &settings.dev_secret_file;
+pub fn dev_secret(auth: &AuthSettings) -> anyhow::Result<Secret> {
+    let path = &auth.dev_secret_file;
     if let Ok(text) = std::fs::read_to_string(path) {
         let text = text.trim();
         if !text.is_empty() {
@@ -463,8 +463,8 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(text.as_bytes())
 }
 
-fn cors(settings: &Settings) -> CorsLayer {
-    let origins = settings.origins();
+fn cors(server: &ServerSettings) -> CorsLayer {
+    let origins = server.origins();
     let layer = CorsLayer::new()
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT, axum::http::Method::PATCH, axum::http::Method::DELETE])
         .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE]);

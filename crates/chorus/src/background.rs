@@ -15,7 +15,7 @@ use crate::state::App;
 
 /// Runs until `stop` is cancelled; a tick in progress is finished first.
 pub async fn run_ticks(app: App, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_millis(app.settings.tick_ms));
+    let mut tick = tokio::time::interval(app.settings.content.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     loop {
@@ -35,10 +35,16 @@ pub async fn run_ticks(app: App, stop: CancellationToken) {
         app.live_streams.tick().await;
         disconnect_expired(&app).await;
         // Once a minute or so: rate-limit buckets that filled up again are forgotten.
-        if ticks.is_multiple_of((60_000 / app.settings.tick_ms.max(1)).max(1)) {
+        if ticks.is_multiple_of(ticks_per_minute(app.settings.content.tick)) {
             app.limits.forget_idle();
         }
     }
+}
+
+/// Ticks in a minute, at least one.
+fn ticks_per_minute(tick: Duration) -> u64 {
+    let per_minute = Duration::from_secs(60).as_millis() / tick.as_millis().max(1);
+    u64::try_from(per_minute).unwrap_or(u64::MAX).max(1)
 }
 
 /// Sends the marks made here since the last tick to the other nodes (one message) and

@@ -1,152 +1,274 @@
 //! Settings, layered: built-in defaults, then an optional TOML file (`--config`), then
-//! `CHORUS_*` environment variables, then command-line flags (flags win).
+//! `CHORUS_*` environment variables, then command-line flags (flags win). They are
+//! written flat (`file.rs`: `tick_ms`, `CHORUS_TICK_MS`) and used nested by area, with
+//! times as `Duration`s (`settings.content.tick`).
+
+mod file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::ports::limits::Rate;
+use self::file::SettingsFile;
 use crate::auth::secret::{ConnectionUrl, Secret};
-use crate::ports::limits::LimitClass;
+use crate::ports::limits::{LimitClass, Rate};
 
-/// Everything a Chorus node is configured with.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+/// Everything a Chorus node is configured with, by area. Each field names the key it
+/// is read from (`SettingsFile`); times are `Duration`s.
+#[derive(Debug, Clone)]
 pub struct Settings {
-    /// Address the HTTP and Socket.IO server binds.
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub store: StoreSettings,
+    pub cluster: ClusterSettings,
+    pub limits: LimitSettings,
+    pub content: ContentSettings,
+    pub chat: ChatSettings,
+    pub notifications: NotificationSettings,
+    pub presence: PresenceSettings,
+    pub collab: CollabSettings,
+    pub calls: CallSettings,
+    pub resume: ResumeSettings,
+    pub live: LiveSettings,
+    pub moderation: ModerationSettings,
+    pub log: LogSettings,
+}
+
+/// The listener, CORS and the Socket.IO engine.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address the HTTP and Socket.IO server binds (`listen`).
     pub listen: SocketAddr,
-    /// `sqlite://file.db` (created when missing) or `postgres://...`; printed without
-    /// its password.
-    pub database_url: ConnectionUrl,
-    /// HS256 secret for user tokens.
-    pub jwt_secret: Option<Secret>,
-    /// RS256/ES256 public key: PEM text or the path of a PEM file.
-    pub jwt_public_key: Option<String>,
-    /// Required `iss` claim, when set.
-    pub jwt_issuer: Option<String>,
-    /// Required `aud` claim, when set.
-    pub jwt_audience: Option<String>,
-    /// Clock skew tolerated on `exp` (capped at 30 s).
-    pub jwt_leeway_secs: u64,
-    /// Where the generated development secret is kept when no key is configured.
-    pub dev_secret_file: PathBuf,
-    /// Bearer key of the server API; the server API is off without one.
-    pub server_key: Option<Secret>,
-    /// Engine.IO ping interval.
-    pub ping_interval_ms: u64,
-    /// Engine.IO ping timeout.
-    pub ping_timeout_ms: u64,
-    /// Largest packet accepted, on both transports.
-    pub max_payload_bytes: u64,
-    /// Read buffer of each WebSocket connection (memory per connection vs. syscalls).
-    pub ws_read_buffer_bytes: usize,
-    /// Packets queued per socket before further emits to it are dropped.
-    pub socket_buffer_packets: usize,
-    /// Comma-separated origins allowed by CORS; empty allows none cross-site, `*` all.
+    /// Comma-separated origins allowed by CORS; empty allows none cross-site, `*` all
+    /// (`allowed_origins`).
     pub allowed_origins: String,
-    /// Let socket handshakes without an Origin header (native apps) through.
+    /// Let socket handshakes without an Origin header (native apps) through
+    /// (`allow_missing_origin`).
     pub allow_missing_origin: bool,
-    /// Let clients without a token connect as guests (public rooms and views only).
+    /// Largest packet accepted, on both transports (`max_payload_bytes`).
+    pub max_payload_bytes: u64,
+    /// Read buffer of each WebSocket connection: memory per connection against system
+    /// calls (`ws_read_buffer_bytes`).
+    pub ws_read_buffer_bytes: usize,
+    /// Packets queued per socket before further emits to it are dropped
+    /// (`socket_buffer_packets`).
+    pub socket_buffer_packets: usize,
+    /// Engine.IO ping interval (`ping_interval_ms`).
+    pub ping_interval: Duration,
+    /// Engine.IO ping timeout (`ping_timeout_ms`).
+    pub ping_timeout: Duration,
+    /// Time a client has to send its namespace CONNECT after the handshake
+    /// (`connect_timeout_ms`).
+    pub connect_timeout: Duration,
+}
+
+/// Who may connect, and the keys that say so.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// HS256 secret for user tokens (`jwt_secret`).
+    pub jwt_secret: Option<Secret>,
+    /// RS256/ES256 public key: PEM text or the path of a PEM file (`jwt_public_key`).
+    pub jwt_public_key: Option<String>,
+    /// Required `iss` claim, when set (`jwt_issuer`).
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim, when set (`jwt_audience`).
+    pub jwt_audience: Option<String>,
+    /// Clock skew tolerated on `exp`, in whole seconds, capped at 30 s (`jwt_leeway_secs`).
+    pub jwt_leeway: Duration,
+    /// Where the generated development secret is kept when no key is configured
+    /// (`dev_secret_file`).
+    pub dev_secret_file: PathBuf,
+    /// Bearer key of the server API; the server API is off without one (`server_key`).
+    pub server_key: Option<Secret>,
+    /// Let clients without a token connect as guests, to public rooms and views only
+    /// (`allow_guests`).
     pub allow_guests: bool,
-    /// Time a client has to send its namespace CONNECT after the handshake.
-    pub connect_timeout_ms: u64,
-    /// A viewer's views of one item count once per this window.
-    pub view_window_secs: u64,
-    /// Period of coalesced updates (`content:counts`, viewers, rankings).
-    pub tick_ms: u64,
-    /// A typing indicator expires after this long without a refresh.
-    pub typing_ttl_ms: u64,
-    /// Rooms one socket may watch.
-    pub max_rooms_per_socket: usize,
-    /// Longest comment, in characters.
-    pub max_comment_chars: usize,
-    /// A chat message may be edited by its sender for this long after sending.
-    pub chat_edit_window_secs: u64,
-    /// Presence grace period after the last socket closes.
-    pub presence_grace_ms: u64,
-    /// Shortest interval between two shared positions of one user.
-    pub location_min_interval_ms: u64,
-    /// Repeated likes of one item within this window fold into one notification.
-    pub notification_group_window_secs: u64,
-    /// A document's update log is folded into a snapshot past this many updates.
-    pub collab_compact_every: usize,
-    /// Collaborative documents held in memory at once.
-    pub collab_max_open_docs: usize,
-    /// A document nobody has joined leaves memory after this long unused.
-    pub collab_idle_secs: u64,
-    /// An unanswered call stops ringing (missed call) after this long.
-    pub call_ring_timeout_ms: u64,
-    /// A closed session can be resumed this long after its connection closed; missed
-    /// events are kept this long.
-    pub resume_window_secs: u64,
-    /// Most events kept for resume (on a single node, in memory; in cluster mode, in
-    /// the Redis Stream).
-    pub resume_log_max_events: usize,
-    /// `text` or `json` log lines.
-    pub log_format: String,
-    /// Cluster mode: the Redis Socket.IO adapter and the Redis cluster state. With
-    /// PostgreSQL as the store, many nodes serve one deployment.
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// `sqlite://file.db` (created when missing) or `postgres://...`; printed without
+    /// its password (`database_url`).
+    pub database_url: ConnectionUrl,
+}
+
+/// Cluster mode.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// The Redis Socket.IO adapter and the Redis cluster state: with PostgreSQL as the
+    /// store, many nodes serve one deployment; printed without its password (`redis_url`).
     pub redis_url: Option<ConnectionUrl>,
-    /// Prefix of every Redis key and channel (several deployments may share a Redis).
+    /// Prefix of every Redis key and channel, so several deployments may share a Redis
+    /// (`redis_prefix`).
     pub redis_prefix: String,
-    /// Concurrent sockets one user may hold (0 = no cap).
+}
+
+/// Caps and rate limits that protect the node.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Concurrent sockets one user may hold, 0 for no cap (`max_sockets_per_user`).
     pub max_sockets_per_user: usize,
-    /// Concurrent sockets one address may hold (0 = no cap).
+    /// Concurrent sockets one address may hold, 0 for no cap (`max_sockets_per_ip`).
     pub max_sockets_per_ip: usize,
-    /// Turns every token bucket below on or off (tests and benchmarks turn them off).
-    pub rate_limits_enabled: bool,
-    /// Token buckets per class; a `per_second` of 0 means unlimited.
-    pub rate_limits: RateLimits,
-    /// A socket refused this many commands for rate within a minute is disconnected.
+    /// Rooms one socket may watch (`max_rooms_per_socket`).
+    pub max_rooms_per_socket: usize,
+    /// Turns every token bucket of `rates` on or off; tests and benchmarks turn them
+    /// off (`rate_limits_enabled`).
+    pub rates_enabled: bool,
+    /// Token buckets per class; a `per_second` of 0 means unlimited (`[rate_limits]`).
+    pub rates: RateLimits,
+    /// A socket refused this many commands for rate within a minute is disconnected
+    /// (`abuse_disconnect_after`).
     pub abuse_disconnect_after: u32,
-    /// Comma-separated words and phrases moderation blocks (`CHORUS_BLOCKLIST`), matched
-    /// after folding case, accents, leetspeak and spacing.
-    pub blocklist: String,
-    /// Gift catalog file, JSON or TOML (`CHORUS_GIFT_CATALOG`); the built-in catalog without one.
+}
+
+/// Content, comments and the coalesced updates.
+#[derive(Debug, Clone)]
+pub struct ContentSettings {
+    /// Period of coalesced updates (`content:counts`, viewers, rankings) and of every
+    /// expiry check (`tick_ms`).
+    pub tick: Duration,
+    /// A viewer's views of one item count once per this window (`view_window_secs`).
+    pub view_window: Duration,
+    /// A typing indicator, of comments or chat, expires after this long without a
+    /// refresh (`typing_ttl_ms`).
+    pub typing_ttl: Duration,
+    /// Longest comment, in characters (`max_comment_chars`).
+    pub max_comment_chars: usize,
+}
+
+/// Chat rooms.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// A chat message may be edited by its sender for this long after sending
+    /// (`chat_edit_window_secs`).
+    pub edit_window: Duration,
+}
+
+/// Notifications.
+#[derive(Debug, Clone)]
+pub struct NotificationSettings {
+    /// Repeated likes of one item within this window fold into one notification
+    /// (`notification_group_window_secs`).
+    pub group_window: Duration,
+}
+
+/// Presence and live location.
+#[derive(Debug, Clone)]
+pub struct PresenceSettings {
+    /// Presence grace period after the last socket closes (`presence_grace_ms`).
+    pub grace: Duration,
+    /// Shortest interval between two shared positions of one user
+    /// (`location_min_interval_ms`).
+    pub location_min_interval: Duration,
+}
+
+/// Collaborative documents.
+#[derive(Debug, Clone)]
+pub struct CollabSettings {
+    /// A document's update log is folded into a snapshot past this many updates
+    /// (`collab_compact_every`).
+    pub compact_every: usize,
+    /// Collaborative documents held in memory at once (`collab_max_open_docs`).
+    pub max_open_docs: usize,
+    /// A document nobody has joined leaves memory after this long unused
+    /// (`collab_idle_secs`).
+    pub idle: Duration,
+}
+
+/// Calls.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// An unanswered call stops ringing (missed call) after this long
+    /// (`call_ring_timeout_ms`).
+    pub ring_timeout: Duration,
+}
+
+/// Session resume.
+#[derive(Debug, Clone)]
+pub struct ResumeSettings {
+    /// A closed session can be resumed this long after its connection closed; missed
+    /// events are kept this long (`resume_window_secs`).
+    pub window: Duration,
+    /// Most events kept for resume: on a single node in memory, in cluster mode in the
+    /// Redis Stream (`resume_log_max_events`).
+    pub log_max_events: usize,
+}
+
+/// Live streams: stream chat, gifts, OG tiers, battles.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Gift catalog file, JSON or TOML; the built-in catalog without one (`gift_catalog`).
     pub gift_catalog: Option<PathBuf>,
-    /// Longest stream chat message, in characters.
-    pub stream_chat_max_chars: usize,
-    /// Stream chat messages a viewer may send at once, per stream, before the rate applies.
-    pub stream_chat_burst: u32,
-    /// Sustained stream chat messages per second per viewer and stream (0 = no limit).
-    pub stream_chat_per_sec: u32,
-    /// Period of `metrics:update` while a stream is live.
-    pub stream_metrics_interval_ms: u64,
-    /// OG tiers: `name:coins` pairs, thresholds rising (lifetime coins to one creator).
+    /// Longest stream chat message, in characters (`stream_chat_max_chars`).
+    pub chat_max_chars: usize,
+    /// Stream chat messages a viewer may send at once, per stream, before the rate
+    /// applies (`stream_chat_burst`).
+    pub chat_burst: u32,
+    /// Sustained stream chat messages per second per viewer and stream, 0 for no limit
+    /// (`stream_chat_per_sec`).
+    pub chat_per_sec: u32,
+    /// Period of `metrics:update` while a stream is live (`stream_metrics_interval_ms`).
+    pub metrics_interval: Duration,
+    /// OG tiers: `name:coins` pairs, thresholds rising, lifetime coins to one creator
+    /// (`og_tiers`).
     pub og_tiers: String,
-    /// Shortest battle a streamer may start.
-    pub battle_min_secs: u32,
-    /// Longest battle a streamer may start.
-    pub battle_max_secs: u32,
-    /// An unanswered battle invitation expires after this long.
-    pub battle_invite_ttl_secs: u64,
-    /// `block` or `allow` links in moderated text.
-    pub moderation_links: String,
-    /// Comma-separated domains whose links pass when links are blocked.
-    pub moderation_allowed_domains: String,
-    /// Longest run of one repeated character (0 = no limit).
-    pub moderation_max_repeated_chars: usize,
-    /// Texts with at least this many letters, 80 % capitals, are blocked (0 = off).
-    pub moderation_caps_min_letters: usize,
-    /// Surfaces besides stream chat that the moderation pipeline guards: `comment`,
-    /// `chat` (comma-separated; empty by default: stream chat only).
-    pub moderation_surfaces: String,
-    /// External moderation webhook (`http://`), asked after the built-in rules pass.
-    pub moderation_webhook_url: Option<String>,
-    /// Time the webhook has to answer.
-    pub moderation_webhook_timeout_ms: u64,
-    /// When the webhook fails: allow the text (true) or refuse it (false).
-    pub moderation_webhook_fail_open: bool,
-    /// Blocked messages within the strike window that mute their author in the stream (0 = never).
-    pub moderation_strike_limit: u32,
-    /// Strikes older than this no longer count.
-    pub moderation_strike_window_secs: u64,
-    /// How long a mute for strikes lasts.
-    pub moderation_mute_secs: u64,
+    /// Shortest battle a streamer may start, in whole seconds (`battle_min_secs`).
+    pub battle_min: Duration,
+    /// Longest battle a streamer may start, in whole seconds (`battle_max_secs`).
+    pub battle_max: Duration,
+    /// An unanswered battle invitation expires after this long (`battle_invite_ttl_secs`).
+    pub battle_invite_ttl: Duration,
+}
+
+/// The moderation pipeline.
+#[derive(Debug, Clone)]
+pub struct ModerationSettings {
+    /// Comma-separated words and phrases moderation blocks, matched after folding case,
+    /// accents, leetspeak and spacing (`blocklist`).
+    pub blocklist: String,
+    /// `block` or `allow` links in moderated text (`moderation_links`).
+    pub links: String,
+    /// Comma-separated domains whose links pass when links are blocked
+    /// (`moderation_allowed_domains`).
+    pub allowed_domains: String,
+    /// Longest run of one repeated character, 0 for no limit
+    /// (`moderation_max_repeated_chars`).
+    pub max_repeated_chars: usize,
+    /// Texts with at least this many letters, 80 % capitals, are blocked; 0 turns the
+    /// rule off (`moderation_caps_min_letters`).
+    pub caps_min_letters: usize,
+    /// Surfaces besides stream chat that the pipeline guards: `comment`, `chat`
+    /// (comma-separated; empty by default: stream chat only) (`moderation_surfaces`).
+    pub surfaces: String,
+    /// External moderation webhook (`http://`), asked after the built-in rules pass
+    /// (`moderation_webhook_url`).
+    pub webhook_url: Option<String>,
+    /// Time the webhook has to answer (`moderation_webhook_timeout_ms`).
+    pub webhook_timeout: Duration,
+    /// When the webhook fails: allow the text (true) or refuse it (false)
+    /// (`moderation_webhook_fail_open`).
+    pub webhook_fail_open: bool,
+    /// Blocked messages within the strike window that mute their author in the stream,
+    /// 0 for never (`moderation_strike_limit`).
+    pub strike_limit: u32,
+    /// Strikes older than this no longer count (`moderation_strike_window_secs`).
+    pub strike_window: Duration,
+    /// How long a mute for strikes lasts (`moderation_mute_secs`).
+    pub mute: Duration,
+}
+
+/// Log lines.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// `text` or `json` (`log_format`).
+    pub format: String,
 }
 
 /// Token bucket settings per class of activity (`[rate_limits]` in TOML).
@@ -207,70 +329,7 @@ impl RateLimits {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            database_url: "sqlite://chorus.db".into(),
-            jwt_secret: None,
-            jwt_public_key: None,
-            jwt_issuer: None,
-            jwt_audience: None,
-            jwt_leeway_secs: 5,
-            dev_secret_file: PathBuf::from(".chorus-dev-secret"),
-            server_key: None,
-            ping_interval_ms: 25_000,
-            ping_timeout_ms: 20_000,
-            max_payload_bytes: 1_000_000,
-            ws_read_buffer_bytes: 1024,
-            socket_buffer_packets: 1024,
-            allowed_origins: String::new(),
-            allow_missing_origin: true,
-            allow_guests: false,
-            connect_timeout_ms: 10_000,
-            view_window_secs: 30 * 60,
-            tick_ms: 250,
-            typing_ttl_ms: 5_000,
-            max_rooms_per_socket: 200,
-            max_comment_chars: 2000,
-            chat_edit_window_secs: 900,
-            presence_grace_ms: 10_000,
-            location_min_interval_ms: 2_000,
-            notification_group_window_secs: 3600,
-            collab_compact_every: 200,
-            collab_max_open_docs: 1000,
-            collab_idle_secs: 300,
-            call_ring_timeout_ms: 30_000,
-            resume_window_secs: 120,
-            resume_log_max_events: 100_000,
-            log_format: "text".into(),
-            redis_url: None,
-            redis_prefix: "chorus".into(),
-            max_sockets_per_user: 10,
-            max_sockets_per_ip: 100,
-            rate_limits_enabled: true,
-            rate_limits: RateLimits::default(),
-            abuse_disconnect_after: 100,
-            blocklist: String::new(),
-            gift_catalog: None,
-            stream_chat_max_chars: 500,
-            stream_chat_burst: 5,
-            stream_chat_per_sec: 1,
-            stream_metrics_interval_ms: 2000,
-            og_tiers: "bronze:100,silver:1000,gold:10000".into(),
-            battle_min_secs: 30,
-            battle_max_secs: 600,
-            battle_invite_ttl_secs: 30,
-            moderation_links: "block".into(),
-            moderation_allowed_domains: String::new(),
-            moderation_max_repeated_chars: 10,
-            moderation_caps_min_letters: 12,
-            moderation_surfaces: String::new(),
-            moderation_webhook_url: None,
-            moderation_webhook_timeout_ms: 1500,
-            moderation_webhook_fail_open: true,
-            moderation_strike_limit: 3,
-            moderation_strike_window_secs: 3600,
-            moderation_mute_secs: 600,
-        }
+        SettingsFile::default().into()
     }
 }
 
@@ -338,43 +397,50 @@ pub struct SettingsFlags {
 impl Settings {
     /// Loads settings: defaults < TOML file < `CHORUS_*` environment < flags.
     pub fn load(flags: &SettingsFlags) -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let mut figment = Figment::from(Serialized::defaults(SettingsFile::default()));
         if let Some(path) = &flags.config {
             if !path.exists() {
                 anyhow::bail!("config file {} does not exist", path.display());
             }
             figment = figment.merge(Toml::file(path));
         }
-        let settings: Settings = figment
+        let written: SettingsFile = figment
             .merge(Env::prefixed("CHORUS_").split("__"))
             .merge(Serialized::defaults(flags))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        let settings = Settings::from(written);
         settings.validate()?;
         Ok(settings)
     }
 
+    /// The checks every node needs before it starts; messages name the written keys.
     fn validate(&self) -> anyhow::Result<()> {
-        if self.jwt_secret.as_ref().is_some_and(Secret::is_empty) {
+        let auth = &self.auth;
+        if auth.jwt_secret.as_ref().is_some_and(Secret::is_empty) {
             anyhow::bail!("jwt_secret is set but empty");
         }
-        if self.jwt_secret.is_some() && self.jwt_public_key.is_some() {
+        if auth.jwt_secret.is_some() && auth.jwt_public_key.is_some() {
             anyhow::bail!("set either jwt_secret (HS256) or jwt_public_key (RS256/ES256), not both");
         }
-        if self.max_payload_bytes < 1024 {
+        if self.server.max_payload_bytes < 1024 {
             anyhow::bail!("max_payload_bytes must be at least 1024");
         }
-        if self.tick_ms == 0 || self.ping_interval_ms == 0 || self.ping_timeout_ms == 0 {
+        if [self.content.tick, self.server.ping_interval, self.server.ping_timeout].iter().any(Duration::is_zero) {
             anyhow::bail!("tick_ms, ping_interval_ms and ping_timeout_ms must be positive");
         }
         Ok(())
     }
+}
 
+impl ServerSettings {
     /// The configured origins, parsed.
     pub fn origins(&self) -> Vec<String> {
         self.allowed_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
     }
+}
 
+impl AuthSettings {
     /// The JWT public key PEM text (read from a file when the setting is a path).
     pub fn jwt_public_key_pem(&self) -> anyhow::Result<Option<String>> {
         match &self.jwt_public_key {
@@ -405,11 +471,67 @@ mod tests {
                 ..Default::default()
             };
             let s = Settings::load(&flags).map_err(|e| e.to_string())?;
-            assert_eq!(s.listen.port(), 5000, "env beats file");
-            assert_eq!(s.tick_ms, 100, "file beats default");
-            assert_eq!(s.database_url.expose(), "sqlite://flag.db", "flag beats file");
-            assert_eq!(s.server_key.as_ref().map(Secret::expose), Some("k"));
+            assert_eq!(s.server.listen.port(), 5000, "env beats file");
+            assert_eq!(s.content.tick, Duration::from_millis(100), "file beats default");
+            assert_eq!(s.store.database_url.expose(), "sqlite://flag.db", "flag beats file");
+            assert_eq!(s.auth.server_key.as_ref().map(Secret::expose), Some("k"));
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn written_keys_fill_their_areas_with_times_in_the_unit_of_their_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "chorus.toml",
+                "view_window_secs = 60\nbattle_max_secs = 90\nmoderation_mute_secs = 7\nstream_chat_burst = 9\n\
+                 [rate_limits.chat]\nper_second = 3\nburst = 4\n",
+            )?;
+            jail.set_env("CHORUS_PRESENCE_GRACE_MS", "1500");
+            jail.set_env("CHORUS_RATE_LIMITS__LIKES__BURST", "77");
+            jail.set_env("CHORUS_REDIS_PREFIX", "staging");
+            let flags = SettingsFlags { config: Some("chorus.toml".into()), ping_timeout_ms: Some(3000), ..Default::default() };
+            let s = Settings::load(&flags).map_err(|e| e.to_string())?;
+            assert_eq!(s.content.view_window, Duration::from_secs(60));
+            assert_eq!(s.live.battle_max, Duration::from_secs(90));
+            assert_eq!(s.live.chat_burst, 9);
+            assert_eq!(s.moderation.mute, Duration::from_secs(7));
+            assert_eq!(s.presence.grace, Duration::from_millis(1500));
+            assert_eq!(s.server.ping_timeout, Duration::from_secs(3));
+            assert_eq!(s.cluster.redis_prefix, "staging");
+            assert_eq!(s.limits.rates.chat, Rate { per_second: 3, burst: 4 });
+            assert_eq!(s.limits.rates.likes.burst, 77);
+            assert_eq!(s.limits.rates.likes.per_second, RateLimits::default().likes.per_second, "a field left out keeps its default");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_bad_value_is_refused_naming_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CHORUS_TICK_MS", "soon");
+            let err = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(err.contains("invalid settings") && err.contains("TICK_MS") && err.contains("`CHORUS_`"), "{err}");
+            jail.set_env("CHORUS_TICK_MS", "0");
+            let err = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert_eq!(err, "tick_ms, ping_interval_ms and ping_timeout_ms must be positive");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_settings_dump_carries_no_password_or_secret() {
+        let mut s = Settings::default();
+        s.store.database_url = "postgres://chorus:hunter2@db:5432/chorus".into();
+        s.cluster.redis_url = Some("rediss://:s3cret@cache:6380/0".into());
+        s.auth.jwt_secret = Some(Secret::new("jwt-secret-value"));
+        s.auth.server_key = Some(Secret::new("server-key-value"));
+        let dump = format!("{s:?}");
+        for secret in ["hunter2", "s3cret", "jwt-secret-value", "server-key-value"] {
+            assert!(!dump.contains(secret), "{secret} printed in {dump}");
+        }
+        assert!(dump.contains("postgres://***@db:5432/chorus") && dump.contains("tick: 250ms"), "{dump}");
     }
 }

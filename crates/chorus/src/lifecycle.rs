@@ -16,12 +16,14 @@ pub enum Stage {
     /// first, before the doors drain, so nothing new is published while sockets close.
     Ticks,
     /// Delivery of events to this node's sockets (the event log's follower, its outbox,
-    /// the dirty-mark bus, the node heartbeat): stopped once every socket is closed.
+    /// the dirty-mark bus, the node heartbeat, feed fan-outs): stopped once every socket
+    /// is closed.
     Publishers,
     /// Writes that trail a command (session records of the event log).
     Writers,
-    /// The connections to the stores (SQLite's writer and its WAL checkpoints): stopped
-    /// last; the writer commits what is queued before it ends.
+    /// The connections to the stores (SQLite's writer and its WAL checkpoints, the
+    /// Redis link's probe): stopped last; the writer commits what is queued before it
+    /// ends.
     Stores,
 }
 

@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 
 use chorus::auth::jwt::issue_token;
-use chorus::config::{Settings, SettingsFlags};
+use chorus::config::{AuthSettings, Settings, SettingsFlags};
 use chorus::{Application, telemetry};
 
 #[cfg(feature = "mimalloc")]
@@ -73,10 +73,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init_logging(&settings.log_format);
+    telemetry::init_logging(&settings.log.format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Token { user, name, ttl } => print_token(&settings, &user, name.as_deref(), ttl),
+        Command::Token { user, name, ttl } => print_token(&settings.auth, &user, name.as_deref(), ttl),
         Command::Contract { .. } => Ok(()),
     };
     match result {
@@ -96,13 +96,13 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
-fn print_token(settings: &Settings, user: &str, name: Option<&str>, ttl: i64) -> anyhow::Result<()> {
-    if settings.jwt_public_key.is_some() {
+fn print_token(auth: &AuthSettings, user: &str, name: Option<&str>, ttl: i64) -> anyhow::Result<()> {
+    if auth.jwt_public_key.is_some() {
         anyhow::bail!("this configuration verifies RS256/ES256 tokens: mint them with your private key");
     }
-    let secret = match &settings.jwt_secret {
+    let secret = match &auth.jwt_secret {
         Some(s) => s.clone(),
-        None => chorus::app::dev_secret(settings)?,
+        None => chorus::app::dev_secret(auth)?,
     };
     println!("{}", issue_token(&secret, user, name, ttl)?);
     Ok(())

@@ -48,11 +48,11 @@ impl Cluster {
         let db = PgDatabase::create().await;
         let prefix = format!("chorus-test-{}", uuid::Uuid::now_v7().simple());
         let settings = |s: &mut Settings| {
-            s.database_url = db.url.clone().into();
-            s.redis_url = Some(redis.clone().into());
-            s.redis_prefix = prefix.clone();
-            s.stream_metrics_interval_ms = 200;
-            s.battle_min_secs = 1;
+            s.store.database_url = db.url.clone().into();
+            s.cluster.redis_url = Some(redis.clone().into());
+            s.cluster.redis_prefix = prefix.clone();
+            s.live.metrics_interval = Duration::from_millis(200);
+            s.live.battle_min = Duration::from_secs(1);
         };
         let a = spawn_app_with(settings).await;
         let b = spawn_app_with(settings).await;

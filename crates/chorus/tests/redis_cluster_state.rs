@@ -26,7 +26,7 @@ fn redis_url() -> String {
 }
 
 async fn link_to(url: &str) -> RedisLink {
-    RedisLink::connect(url)
+    RedisLink::connect(url, &chorus::lifecycle::Tasks::new())
         .await
         .unwrap_or_else(|e| panic!("Redis must be reachable at {url} (set CHORUS_TEST_REDIS_URL): {e}"))
 }

@@ -12,6 +12,7 @@ use super::model::{ContentItem, UserSummary};
 use super::text::valid_id;
 use super::time::Timestamp;
 use super::users::UserDirectory;
+use crate::lifecycle::{Stage, Tasks};
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
 use crate::ports::social_store::FollowStore;
@@ -38,6 +39,8 @@ pub struct FollowService {
     publisher: Arc<dyn EventPublisher>,
     /// Where feed refreshes and new follows go.
     events: Arc<dyn EventSink>,
+    /// Where fan-outs run, so shutdown stops them with the other publishers.
+    tasks: Arc<Tasks>,
 }
 
 impl FollowService {
@@ -46,8 +49,9 @@ impl FollowService {
         users: Arc<UserDirectory>,
         publisher: Arc<dyn EventPublisher>,
         events: Arc<dyn EventSink>,
+        tasks: Arc<Tasks>,
     ) -> Self {
-        Self { store, users, publisher, events }
+        Self { store, users, publisher, events, tasks }
     }
 
     /// `POST /api/users/{id}/follow`; the followed user is notified once.
@@ -120,7 +124,7 @@ impl FollowService {
             at: Timestamp::now(),
         };
         let (store, events) = (self.store.clone(), self.events.clone());
-        tokio::spawn(fan_out(store, events, creator, published));
+        self.tasks.spawn(Stage::Publishers, "feed fan-out", fan_out(store, events, creator, published));
         Ok(followers)
     }
 }

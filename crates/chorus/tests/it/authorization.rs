@@ -124,7 +124,7 @@ fn member_commands(stream: &str) -> Vec<(&'static str, Value)> {
 
 #[tokio::test]
 async fn guests_may_only_watch_public_rooms_and_record_views() {
-    let app = spawn_app_with(|s| s.allow_guests = true).await;
+    let app = spawn_app_with(|s| s.auth.allow_guests = true).await;
     let stream = stream_of(&app, "guest-host", true).await;
     let guest = TestSocket::connect(app.addr, None, "", None).await.expect("a guest connects when guests are allowed");
     guest.ok("content:join", json!({"contentId": "open"})).await;
@@ -347,7 +347,7 @@ async fn strangers_cannot_answer_end_or_signal_other_peoples_calls() {
 
 #[tokio::test]
 async fn strangers_cannot_steer_streams_battles_or_other_peoples_wallets() {
-    let app = spawn_app_with(|s| s.stream_metrics_interval_ms = 200).await;
+    let app = spawn_app_with(|s| s.live.metrics_interval = Duration::from_millis(200)).await;
     let a = stream_of(&app, "host-a", true).await;
     let b = stream_of(&app, "host-b", true).await;
     let host_a = app.socket("host-a").await;
@@ -514,7 +514,7 @@ async fn every_server_route_refuses_user_tokens_wrong_keys_and_anonymous_callers
     app.stop().await;
 
     // Without a configured server key the server API is off, whatever is presented.
-    let app = spawn_app_with(|s| s.server_key = None).await;
+    let app = spawn_app_with(|s| s.auth.server_key = None).await;
     for (method, path, body) in server_routes() {
         refused(&app, method.clone(), path, Some(SERVER_KEY), body.clone(), 503, "unavailable").await;
         refused(&app, method, path, None, body, 503, "unavailable").await;

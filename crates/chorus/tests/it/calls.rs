@@ -73,7 +73,7 @@ async fn a_call_rings_every_device_the_first_accept_wins_and_signals_flow_betwee
 
 #[tokio::test]
 async fn an_unanswered_call_times_out_into_a_missed_call_notification() {
-    let app = spawn_app_with(|s| s.call_ring_timeout_ms = 300).await;
+    let app = spawn_app_with(|s| s.calls.ring_timeout = Duration::from_millis(300)).await;
     let mut ann = app.socket("ann").await;
     let mut bob = app.socket("bob").await;
     let id = call_id(&ann.ok("call:invite", json!({"toUserId": "bob", "media": "audio"})).await);

@@ -295,7 +295,7 @@ async fn only_the_sender_edits_and_deletes_and_a_deleted_message_keeps_its_place
 
 #[tokio::test]
 async fn editing_after_the_window_is_a_conflict() {
-    let app = spawn_app_with(|s| s.chat_edit_window_secs = 0).await;
+    let app = spawn_app_with(|s| s.chat.edit_window = Duration::ZERO).await;
     let room = direct_room(&app, "slow", "peer").await;
     let slow = app.socket("slow").await;
     let sent = slow.ok("chat:send", json!({"roomId": room, "clientMsgId": "w1", "text": "first draft"})).await;
@@ -461,7 +461,7 @@ async fn an_offline_member_gets_one_message_notification_for_a_burst_and_online_
 async fn the_chat_flow_works_on_postgres() {
     let db = crate::support::PgDatabase::create().await;
     let url = db.url.clone();
-    let app = spawn_app_with(|s| s.database_url = url.clone().into()).await;
+    let app = spawn_app_with(|s| s.store.database_url = url.clone().into()).await;
     let room = direct_room(&app, "pg-a", "pg-b").await;
     assert_eq!(direct_room(&app, "pg-b", "pg-a").await, room);
     let a = app.socket("pg-a").await;

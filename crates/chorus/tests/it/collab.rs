@@ -222,7 +222,7 @@ async fn the_owner_manages_members_and_roles_apply_to_joined_clients() {
 #[tokio::test]
 async fn a_restart_loses_nothing_acknowledged_and_the_log_is_compacted() {
     let data = tempfile::tempdir().unwrap();
-    let compact = |s: &mut chorus::Settings| s.collab_compact_every = 5;
+    let compact = |s: &mut chorus::Settings| s.collab.compact_every = 5;
     let app = spawn_app_on(data.path(), compact).await;
     let doc = create_doc(&app, "ann", &["bob"], &[]).await;
     let ann = app.socket("ann").await;
@@ -262,8 +262,8 @@ async fn a_restart_loses_nothing_acknowledged_and_the_log_is_compacted() {
 #[tokio::test]
 async fn idle_documents_leave_memory_and_come_back_intact() {
     let app = spawn_app_with(|s| {
-        s.collab_max_open_docs = 2;
-        s.collab_idle_secs = 0;
+        s.collab.max_open_docs = 2;
+        s.collab.idle = Duration::ZERO;
     })
     .await;
     let ann = app.socket("ann").await;

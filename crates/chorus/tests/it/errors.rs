@@ -45,7 +45,7 @@ async fn unknown_events_and_failed_commands_without_ack_emit_error() {
 
 #[tokio::test]
 async fn an_oversized_packet_closes_only_its_sender() {
-    let app = spawn_app_with(|s| s.max_payload_bytes = 16 * 1024).await;
+    let app = spawn_app_with(|s| s.server.max_payload_bytes = 16 * 1024).await;
     let mut watcher = app.socket("watcher").await;
     watcher.ok("content:join", json!({"contentId": "big"})).await;
     let flooder = app.socket("flooder").await;
@@ -78,7 +78,7 @@ async fn commands_sent_right_behind_connect_are_never_lost() {
 
 #[tokio::test]
 async fn an_oversized_polling_post_is_refused_and_the_server_keeps_serving() {
-    let app = spawn_app_with(|s| s.max_payload_bytes = 16 * 1024).await;
+    let app = spawn_app_with(|s| s.server.max_payload_bytes = 16 * 1024).await;
     let mut watcher = app.socket("poll-watcher").await;
     watcher.ok("content:join", json!({"contentId": "poll"})).await;
     // Engine.IO polling handshake: "0{...sid...}".

@@ -595,7 +595,7 @@ fn check_fate(transport: &str, case: &Case, fate: &Fate, acked: Option<&Fate>, f
 
 #[tokio::test]
 async fn malformed_packets_over_websocket_close_or_refuse_never_hang_and_write_nothing() {
-    let mut arena = arena(|s| s.max_payload_bytes = MAX_PAYLOAD).await;
+    let mut arena = arena(|s| s.server.max_payload_bytes = MAX_PAYLOAD).await;
     let mut failures = Vec::new();
     for case in corpus(MAX_PAYLOAD as usize, true) {
         let mut ws = RawWs::connected(arena.addr(), ATTACKER).await;
@@ -616,7 +616,7 @@ async fn malformed_packets_over_websocket_close_or_refuse_never_hang_and_write_n
 
 #[tokio::test]
 async fn malformed_packets_over_polling_close_or_refuse_never_hang_and_write_nothing() {
-    let mut arena = arena(|s| s.max_payload_bytes = MAX_PAYLOAD).await;
+    let mut arena = arena(|s| s.server.max_payload_bytes = MAX_PAYLOAD).await;
     let mut failures = Vec::new();
     let mut cases = corpus(MAX_PAYLOAD as usize, false);
     // Polling payloads carry several packets, separated by \x1e.
@@ -911,8 +911,8 @@ async fn malformed_payloads_for_every_command_are_refused_with_a_code_and_write_
 #[tokio::test]
 async fn clients_that_never_answer_pings_are_disconnected_on_both_transports() {
     let mut arena = arena(|s| {
-        s.ping_interval_ms = 300;
-        s.ping_timeout_ms = 300;
+        s.server.ping_interval = Duration::from_millis(300);
+        s.server.ping_timeout = Duration::from_millis(300);
     })
     .await;
     let mut deaf = RawWs::connected(arena.addr(), ATTACKER).await;
@@ -1000,7 +1000,7 @@ async fn half_finished_upgrades_are_closed_even_when_the_client_keeps_the_sessio
 
 #[tokio::test]
 async fn thousands_of_handshakes_without_a_connect_are_closed_by_the_connect_timeout() {
-    let mut arena = arena(|s| s.connect_timeout_ms = 500).await;
+    let mut arena = arena(|s| s.server.connect_timeout = Duration::from_millis(500)).await;
     let app = &arena.app;
     let sids: Vec<String> = futures_util::stream::iter(0..3000)
         .map(|_| async {
@@ -1059,9 +1059,9 @@ async fn rate_limited_until_closed(ws: &mut RawWs) -> usize {
 #[tokio::test]
 async fn a_flood_is_rate_limited_then_disconnected_and_other_clients_keep_their_events() {
     let mut arena = arena(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.likes = Rate { per_second: 10, burst: 30 };
-        s.abuse_disconnect_after = 100;
+        s.limits.rates_enabled = true;
+        s.limits.rates.likes = Rate { per_second: 10, burst: 30 };
+        s.limits.abuse_disconnect_after = 100;
     })
     .await;
     let like = |id: usize| format!("42{id}[\"content:like\",{{\"contentId\":\"flood-item\",\"like\":true}}]");
@@ -1152,10 +1152,10 @@ async fn malformed_engineio_handshakes_get_client_errors_and_leave_no_session() 
 #[tokio::test]
 async fn a_client_that_leaves_the_namespace_cannot_keep_an_orphan_connection() {
     let mut arena = arena(|s| {
-        s.ping_interval_ms = 300;
-        s.ping_timeout_ms = 300;
-        s.connect_timeout_ms = 500;
-        s.max_sockets_per_ip = 5;
+        s.server.ping_interval = Duration::from_millis(300);
+        s.server.ping_timeout = Duration::from_millis(300);
+        s.server.connect_timeout = Duration::from_millis(500);
+        s.limits.max_sockets_per_ip = 5;
     })
     .await;
     // Each client sends DISCONNECT for `/` and then only answers pings: its connection

@@ -40,7 +40,7 @@ async fn nothing_written(app: &TestApp) {
 
 #[tokio::test]
 async fn a_token_not_valid_yet_is_refused_at_connect_and_on_rest() {
-    let app = spawn_app_with(|s| s.jwt_leeway_secs = 10).await;
+    let app = spawn_app_with(|s| s.auth.jwt_leeway = Duration::from_secs(10)).await;
     let in_an_hour = signed(json!({"sub": "early", "exp": now() + 7200, "nbf": now() + 3600}));
     refused_everywhere(&app, &in_an_hour, "nbf an hour ahead").await;
     // Within the leeway a clock skew passes.

@@ -10,8 +10,8 @@ use chorus::ports::limits::Rate;
 #[tokio::test]
 async fn a_user_over_the_like_rate_gets_rate_limited_with_retry_after_and_nothing_changes() {
     let app = spawn_app_with(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.likes = Rate { per_second: 1, burst: 3 };
+        s.limits.rates_enabled = true;
+        s.limits.rates.likes = Rate { per_second: 1, burst: 3 };
     })
     .await;
     let s = app.socket("clicker").await;
@@ -36,9 +36,9 @@ async fn a_user_over_the_like_rate_gets_rate_limited_with_retry_after_and_nothin
 #[tokio::test]
 async fn sustained_abuse_disconnects_the_socket() {
     let app = spawn_app_with(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.likes = Rate { per_second: 1, burst: 1 };
-        s.abuse_disconnect_after = 5;
+        s.limits.rates_enabled = true;
+        s.limits.rates.likes = Rate { per_second: 1, burst: 1 };
+        s.limits.abuse_disconnect_after = 5;
     })
     .await;
     let s = app.socket("flooder").await;
@@ -62,8 +62,8 @@ async fn sustained_abuse_disconnects_the_socket() {
 #[tokio::test]
 async fn sockets_per_user_and_per_address_are_capped() {
     let app = spawn_app_with(|s| {
-        s.max_sockets_per_user = 2;
-        s.max_sockets_per_ip = 3;
+        s.limits.max_sockets_per_user = 2;
+        s.limits.max_sockets_per_ip = 3;
     })
     .await;
     let auth = |user: &str| Some(json!({"token": token_for(user, 600)}));
@@ -92,8 +92,8 @@ async fn sockets_per_user_and_per_address_are_capped() {
 #[tokio::test]
 async fn connection_floods_from_one_user_are_refused() {
     let app = spawn_app_with(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.connect_user = Rate { per_second: 1, burst: 3 };
+        s.limits.rates_enabled = true;
+        s.limits.rates.connect_user = Rate { per_second: 1, burst: 3 };
     })
     .await;
     let mut outcomes = Vec::new();
@@ -109,8 +109,8 @@ async fn connection_floods_from_one_user_are_refused() {
 #[tokio::test]
 async fn new_connections_from_one_address_are_refused_at_the_handshake_with_a_retry_hint() {
     let app = spawn_app_with(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.connect_ip = Rate { per_second: 1, burst: 2 };
+        s.limits.rates_enabled = true;
+        s.limits.rates.connect_ip = Rate { per_second: 1, burst: 2 };
     })
     .await;
     let http = reqwest::Client::new();
@@ -157,7 +157,7 @@ async fn new_connections_from_one_address_are_refused_at_the_handshake_with_a_re
 
 #[tokio::test]
 async fn a_socket_joins_at_most_the_configured_number_of_rooms_in_any_area() {
-    let app = crate::support::spawn_app_with(|s| s.max_rooms_per_socket = 3).await;
+    let app = crate::support::spawn_app_with(|s| s.limits.max_rooms_per_socket = 3).await;
     let s = app.socket("collector").await;
     for id in ["r1", "r2", "r3"] {
         s.ok("content:join", json!({"contentId": id})).await;
@@ -172,8 +172,8 @@ async fn a_socket_joins_at_most_the_configured_number_of_rooms_in_any_area() {
 #[tokio::test]
 async fn rest_calls_are_rate_limited_per_user_with_retry_after_and_change_nothing() {
     let app = spawn_app_with(|s| {
-        s.rate_limits_enabled = true;
-        s.rate_limits.rest_user = Rate { per_second: 1, burst: 2 };
+        s.limits.rates_enabled = true;
+        s.limits.rates.rest_user = Rate { per_second: 1, burst: 2 };
     })
     .await;
     let alice = app.token("rest-alice");

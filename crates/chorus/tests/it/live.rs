@@ -18,8 +18,8 @@ use crate::support::{PgDatabase, SECRET, SERVER_KEY, TestApp, TestSocket, spawn_
 
 /// Short periods so tests see metrics and battle ends quickly.
 fn live_settings(s: &mut Settings) {
-    s.stream_metrics_interval_ms = 200;
-    s.battle_min_secs = 1;
+    s.live.metrics_interval = Duration::from_millis(200);
+    s.live.battle_min = Duration::from_secs(1);
 }
 
 /// Creates a stream for `owner` over REST and, when `live`, puts it live.
@@ -178,8 +178,8 @@ async fn stream_chat_is_rate_limited_per_viewer_and_slow_mode_spaces_messages() 
 async fn blocked_messages_warn_their_author_and_strikes_mute_them_in_that_stream() {
     let app = spawn_app_with(|s| {
         live_settings(s);
-        s.blocklist = "darn, scam".into();
-        s.moderation_strike_limit = 2;
+        s.moderation.blocklist = "darn, scam".into();
+        s.moderation.strike_limit = 2;
     })
     .await;
     let id = stream_of(&app, "mod-host", true).await;
@@ -464,7 +464,7 @@ async fn a_battle_runs_from_invitation_to_a_winner() {
 async fn battle_invitations_expire_or_are_declined_and_an_ending_stream_ends_its_battle() {
     let app = spawn_app_with(|s| {
         live_settings(s);
-        s.battle_invite_ttl_secs = 1;
+        s.live.battle_invite_ttl = Duration::from_secs(1);
     })
     .await;
     let a = stream_of(&app, "ttl-a", true).await;
@@ -577,9 +577,9 @@ async fn a_node_on_postgres_runs_streams_chat_gifts_and_battles() {
     let url = db.url.clone();
     let app = spawn_app_with(|s| {
         live_settings(s);
-        s.database_url = url.clone().into();
-        s.blocklist = "darn".into();
-        s.moderation_strike_limit = 1;
+        s.store.database_url = url.clone().into();
+        s.moderation.blocklist = "darn".into();
+        s.moderation.strike_limit = 1;
     })
     .await;
     let a = stream_of(&app, "pg-host-a", true).await;

@@ -9,7 +9,7 @@ use crate::support::spawn_app_with;
 
 #[tokio::test]
 async fn positions_reach_room_members_only_throttled_and_validated_until_live_sharing_ends() {
-    let app = spawn_app_with(|s| s.location_min_interval_ms = 300).await;
+    let app = spawn_app_with(|s| s.presence.location_min_interval = Duration::from_millis(300)).await;
     let (status, room) = app.rest(Method::POST, "/api/chat/rooms", Some(&app.token("walker")), Some(json!({"otherUserId": "friend"}))).await;
     assert!(status == 200 || status == 201, "{room}");
     let room_id = room["data"]["room"]["id"].as_str().or(room["data"]["id"].as_str()).expect("room id").to_owned();

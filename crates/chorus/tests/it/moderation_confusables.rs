@@ -23,10 +23,10 @@ async fn live_stream_of(app: &TestApp, owner: &str) -> String {
 #[tokio::test]
 async fn stream_chat_refuses_a_blocked_word_disguised_with_cyrillic_and_greek_letters() {
     let app = spawn_app_with(|s| {
-        s.blocklist = "spam, badword".into();
+        s.moderation.blocklist = "spam, badword".into();
         // Every refusal is a strike and a message; keep the troll unmuted and unthrottled.
-        s.moderation_strike_limit = 100;
-        s.stream_chat_burst = 100;
+        s.moderation.strike_limit = 100;
+        s.live.chat_burst = 100;
     })
     .await;
     let id = live_stream_of(&app, "lookalike-host").await;
@@ -59,8 +59,8 @@ async fn stream_chat_refuses_a_blocked_word_disguised_with_cyrillic_and_greek_le
 #[tokio::test]
 async fn a_guarded_comment_with_a_look_alike_blocked_word_is_refused_and_stored_nowhere() {
     let app = spawn_app_with(|s| {
-        s.blocklist = "badword".into();
-        s.moderation_surfaces = "comment".into();
+        s.moderation.blocklist = "badword".into();
+        s.moderation.surfaces = "comment".into();
     })
     .await;
     let writer = app.socket("lookalike-writer").await;

@@ -128,8 +128,8 @@ async fn revoking_tokens_closes_sockets_and_refuses_older_tokens_only() {
 #[tokio::test]
 async fn comments_and_chat_pass_the_moderation_pipeline_when_their_surfaces_are_guarded() {
     let app = crate::support::spawn_app_with(|s| {
-        s.blocklist = "badword".into();
-        s.moderation_surfaces = "comment,chat".into();
+        s.moderation.blocklist = "badword".into();
+        s.moderation.surfaces = "comment,chat".into();
     })
     .await;
     let writer = app.socket("writer").await;
@@ -148,7 +148,7 @@ async fn comments_and_chat_pass_the_moderation_pipeline_when_their_surfaces_are_
     app.stop().await;
 
     // Unguarded surfaces (the default) are not moderated.
-    let app = crate::support::spawn_app_with(|s| s.blocklist = "badword".into()).await;
+    let app = crate::support::spawn_app_with(|s| s.moderation.blocklist = "badword".into()).await;
     app.socket("writer").await.ok("content:comment", json!({"contentId": "free", "text": "badword"})).await;
     app.stop().await;
 }

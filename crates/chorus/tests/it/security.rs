@@ -18,7 +18,7 @@ async fn ws_handshake(addr: std::net::SocketAddr, origin: Option<&str>) -> Resul
 
 #[tokio::test]
 async fn only_allowed_origins_open_sockets_on_either_transport() {
-    let app = spawn_app_with(|s| s.allowed_origins = "https://app.example".into()).await;
+    let app = spawn_app_with(|s| s.server.allowed_origins = "https://app.example".into()).await;
     assert_eq!(ws_handshake(app.addr, Some("https://app.example")).await, Ok(()));
     assert_eq!(ws_handshake(app.addr, Some("https://evil.example")).await, Err(403));
     assert_eq!(ws_handshake(app.addr, None).await, Ok(()), "native apps send no Origin");
@@ -32,7 +32,7 @@ async fn only_allowed_origins_open_sockets_on_either_transport() {
 
 #[tokio::test]
 async fn without_a_list_only_the_servers_own_origin_passes_and_missing_origins_can_be_refused() {
-    let app = spawn_app_with(|s| s.allow_missing_origin = false).await;
+    let app = spawn_app_with(|s| s.server.allow_missing_origin = false).await;
     let own = format!("http://{}", app.addr);
     assert_eq!(ws_handshake(app.addr, Some(&own)).await, Ok(()));
     assert_eq!(ws_handshake(app.addr, Some("http://elsewhere.example")).await, Err(403));

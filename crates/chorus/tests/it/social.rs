@@ -149,7 +149,7 @@ async fn new_content_refreshes_the_feeds_of_subscribed_followers_only() {
 
 #[tokio::test]
 async fn presence_goes_offline_only_after_the_grace_period_and_hides_from_strangers() {
-    let app = spawn_app_with(|s| s.presence_grace_ms = 400).await;
+    let app = spawn_app_with(|s| s.presence.grace = Duration::from_millis(400)).await;
     let mut watcher = app.socket("watcher").await;
     app.rest(Method::POST, "/api/users/watched/follow", Some(&app.token("watcher")), None).await;
     let first = app.socket("watched").await;

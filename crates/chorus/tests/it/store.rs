@@ -766,7 +766,7 @@ async fn the_store_suite_passes_on_postgres() {
 async fn a_node_on_postgres_serves_the_video_flow() {
     let db = PgDatabase::create().await;
     let url = db.url.clone();
-    let app = crate::support::spawn_app_with(|s| s.database_url = url.clone().into()).await;
+    let app = crate::support::spawn_app_with(|s| s.store.database_url = url.clone().into()).await;
     let mut watcher = app.socket("pg-watcher").await;
     watcher.ok("content:join", serde_json::json!({"contentId": "pg-video"})).await;
     let mut likers = Vec::new();

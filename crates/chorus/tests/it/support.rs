@@ -85,20 +85,19 @@ pub fn token_for(user: &str, ttl: i64) -> String {
 
 /// Settings of a test node: port 0, a fresh SQLite file, short tick.
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
-    Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("chorus.db").display()).into(),
-        jwt_secret: Some(Secret::new(SECRET)),
-        server_key: Some(Secret::new(SERVER_KEY)),
-        jwt_leeway_secs: 0,
-        tick_ms: 50,
-        typing_ttl_ms: 300,
-        // Tests connect many sockets from one address quickly; the limits have their own tests.
-        rate_limits_enabled: false,
-        max_sockets_per_user: 0,
-        max_sockets_per_ip: 0,
-        ..Settings::default()
-    }
+    let mut s = Settings::default();
+    s.server.listen = "127.0.0.1:0".parse().expect("addr");
+    s.store.database_url = format!("sqlite://{}", dir.path().join("chorus.db").display()).into();
+    s.auth.jwt_secret = Some(Secret::new(SECRET));
+    s.auth.server_key = Some(Secret::new(SERVER_KEY));
+    s.auth.jwt_leeway = Duration::ZERO;
+    s.content.tick = Duration::from_millis(50);
+    s.content.typing_ttl = Duration::from_millis(300);
+    // Tests connect many sockets from one address quickly; the limits have their own tests.
+    s.limits.rates_enabled = false;
+    s.limits.max_sockets_per_user = 0;
+    s.limits.max_sockets_per_ip = 0;
+    s
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -123,7 +122,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_on(data_dir: &std::path::Path, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let own = tempfile::tempdir().expect("tempdir");
     let mut settings = test_settings(&own);
-    settings.database_url = format!("sqlite://{}", data_dir.join("chorus.db").display()).into();
+    settings.store.database_url = format!("sqlite://{}", data_dir.join("chorus.db").display()).into();
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
     let addr = app.local_addr().expect("addr");

@@ -239,7 +239,7 @@ mod tests {
 
     async fn log(max_events: usize) -> RedisEventLog {
         let url = std::env::var("CHORUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let link = RedisLink::connect(&url)
+        let link = RedisLink::connect(&url, &crate::lifecycle::Tasks::new())
             .await
             .unwrap_or_else(|e| panic!("these tests need Redis at {url} (CHORUS_TEST_REDIS_URL): {e}"));
         let prefix = format!("chorus-test-{}", uuid::Uuid::now_v7());

@@ -14,6 +14,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, PushInfo, PushKind};
 use tokio::sync::mpsc;
 
+use crate::lifecycle::{Stage, Tasks};
+
 /// One pub/sub message: channel and payload.
 pub type ChannelMessage = (String, Vec<u8>);
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChannelMessage>>>>;
@@ -34,7 +36,8 @@ pub struct RedisLink {
 impl RedisLink {
     /// Connects to `url` (RESP3 is forced: pub/sub messages arrive as push frames on the
     /// shared connection, and it is resubscribed to its channels after each reconnect).
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// The health probe runs in `tasks` until the stores stage stops.
+    pub async fn connect(url: &str, tasks: &Tasks) -> anyhow::Result<Self> {
         let handlers: Handlers = Arc::default();
         let routes = handlers.clone();
         let push = move |msg: PushInfo| {
@@ -52,7 +55,7 @@ impl RedisLink {
             .set_automatic_resubscription();
         let conn = ConnectionManager::new_with_config(client, config).await?;
         let link = Self { conn, healthy: Arc::new(AtomicBool::new(true)), handlers };
-        tokio::spawn(link.clone().probe());
+        tasks.spawn(Stage::Stores, "redis link probe", link.clone().probe());
         Ok(link)
     }
 

@@ -68,23 +68,25 @@ impl Default for LiveRules {
 impl LiveRules {
     /// The rules a node runs with; refuses inconsistent settings at startup.
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
-        if s.battle_min_secs == 0 || s.battle_min_secs > s.battle_max_secs {
+        let (live, moderation) = (&s.live, &s.moderation);
+        let (battle_min_sec, battle_max_sec) = (whole_secs(live.battle_min), whole_secs(live.battle_max));
+        if battle_min_sec == 0 || battle_min_sec > battle_max_sec {
             anyhow::bail!("battle_min_secs must be positive and at most battle_max_secs");
         }
-        if s.stream_chat_max_chars == 0 || s.stream_metrics_interval_ms == 0 || s.battle_invite_ttl_secs == 0 {
+        if live.chat_max_chars == 0 || live.metrics_interval.is_zero() || live.battle_invite_ttl.is_zero() {
             anyhow::bail!("stream_chat_max_chars, stream_metrics_interval_ms and battle_invite_ttl_secs must be positive");
         }
         Ok(Self {
-            max_chat_chars: s.stream_chat_max_chars,
-            max_rooms_per_connection: s.max_rooms_per_socket,
-            og_tiers: OgTiers::parse(&s.og_tiers).map_err(|e| anyhow::anyhow!("og_tiers: {e}"))?,
-            metrics_interval: Duration::from_millis(s.stream_metrics_interval_ms),
-            battle_min_sec: s.battle_min_secs,
-            battle_max_sec: s.battle_max_secs,
-            battle_invite_ttl: Duration::from_secs(s.battle_invite_ttl_secs),
-            strike_limit: s.moderation_strike_limit,
-            strike_window: Duration::from_secs(s.moderation_strike_window_secs),
-            strike_mute: Duration::from_secs(s.moderation_mute_secs),
+            max_chat_chars: live.chat_max_chars,
+            max_rooms_per_connection: s.limits.max_rooms_per_socket,
+            og_tiers: OgTiers::parse(&live.og_tiers).map_err(|e| anyhow::anyhow!("og_tiers: {e}"))?,
+            metrics_interval: live.metrics_interval,
+            battle_min_sec,
+            battle_max_sec,
+            battle_invite_ttl: live.battle_invite_ttl,
+            strike_limit: moderation.strike_limit,
+            strike_window: moderation.strike_window,
+            strike_mute: moderation.mute,
             ..Self::default()
         })
     }
@@ -135,6 +137,11 @@ impl LiveRules {
             Some(_) => Err(DomainError::bad_request(format!("durationSec must be 1-{}", self.max_sanction.as_secs()))),
         }
     }
+}
+
+/// A battle limit in the whole seconds clients send (the settings are whole seconds).
+fn whole_secs(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
 }
 
 /// A client's idempotency key (`clientTxId`, `reference`): an id of 1–128 characters.

@@ -174,19 +174,19 @@ impl Moderation {
     /// The pipeline a node runs with: `blocklist`, `moderation_*` settings, and the
     /// external moderator the node built from `moderation_webhook_url`, if any.
     pub fn from_settings(s: &Settings, external: Option<Arc<dyn ExternalModerator>>) -> anyhow::Result<Self> {
-        let block_links = match s.moderation_links.as_str() {
+        let block_links = match s.moderation.links.as_str() {
             "block" => true,
             "allow" => false,
             other => anyhow::bail!("moderation_links must be block or allow, not {other:?}"),
         };
         let config = ModerationConfig {
-            blocklist: s.blocklist.clone(),
+            blocklist: s.moderation.blocklist.clone(),
             block_links,
-            allowed_domains: s.moderation_allowed_domains.clone(),
-            max_repeated_chars: s.moderation_max_repeated_chars,
-            caps_min_letters: s.moderation_caps_min_letters,
-            fail_open: s.moderation_webhook_fail_open,
-            guarded: parse_surfaces(&s.moderation_surfaces)?,
+            allowed_domains: s.moderation.allowed_domains.clone(),
+            max_repeated_chars: s.moderation.max_repeated_chars,
+            caps_min_letters: s.moderation.caps_min_letters,
+            fail_open: s.moderation.webhook_fail_open,
+            guarded: parse_surfaces(&s.moderation.surfaces)?,
         };
         Ok(Self::new(&config, external))
     }

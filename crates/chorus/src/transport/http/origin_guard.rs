@@ -33,12 +33,12 @@ pub async fn guard(State(app): State<App>, req: Request, next: Next) -> Response
         match headers.get(header::ORIGIN).map(|v| v.to_str()) {
             Some(Ok(origin)) => {
                 let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-                if !origin_allowed(origin, &app.settings.origins(), host) {
+                if !origin_allowed(origin, &app.settings.server.origins(), host) {
                     return refuse("origin not allowed");
                 }
             }
             Some(Err(_)) => return refuse("origin not allowed"),
-            None if !app.settings.allow_missing_origin => return refuse("an Origin header is required"),
+            None if !app.settings.server.allow_missing_origin => return refuse("an Origin header is required"),
             None => {}
         }
     }

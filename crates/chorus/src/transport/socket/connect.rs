@@ -137,7 +137,7 @@ async fn admit(app: &App, user_id: &str) -> Result<(), Refusal> {
     if app.limits.check(LimitClass::ConnectUser, user_id).await.is_err() {
         return Err(Refusal("too_many_connections"));
     }
-    if settings.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id).await >= settings.max_sockets_per_user {
+    if settings.limits.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id).await >= settings.limits.max_sockets_per_user {
         return Err(Refusal("too_many_connections"));
     }
     Ok(())
@@ -146,7 +146,7 @@ async fn admit(app: &App, user_id: &str) -> Result<(), Refusal> {
 async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth) -> Result<(), Refusal> {
     let identity = match presented_token(&s, &auth) {
         Some(token) => app.verifier.verify(&token).map_err(|r| Refusal(r.code()))?,
-        None if app.settings.allow_guests => Identity {
+        None if app.settings.auth.allow_guests => Identity {
             user_id: format!("guest-{}", s.id),
             username: None,
             avatar: None,
@@ -165,7 +165,7 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
     admit(&app, &identity.user_id).await?;
     if let Some(ip) = &ip {
         let held = app.sessions.address_opened(ip).await;
-        if app.settings.max_sockets_per_ip > 0 && held > app.settings.max_sockets_per_ip {
+        if app.settings.limits.max_sockets_per_ip > 0 && held > app.settings.limits.max_sockets_per_ip {
             app.sessions.address_closed(ip).await;
             return Err(Refusal("too_many_connections"));
         }
@@ -212,7 +212,7 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
     app.presence.connected(&who.user_id, &connection).await;
     if !who.guest {
         // The verifier accepted the token within the leeway; close at the same bound.
-        app.expiry.schedule(s.id, who.expires_at.saturating_add(app.settings.jwt_leeway_secs.min(30) as i64));
+        app.expiry.schedule(s.id, who.expires_at.saturating_add(app.settings.auth.jwt_leeway.as_secs().min(30) as i64));
     }
     metrics::gauge!("chorus_connected_sockets").increment(1.0);
     let unread = if who.guest {

@@ -48,7 +48,7 @@ impl SocketDoor {
             }
             Some(link) => {
                 let config = RedisAdapterConfig::new()
-                    .with_prefix(format!("{}-socket.io", settings.redis_prefix))
+                    .with_prefix(format!("{}-socket.io", settings.cluster.redis_prefix))
                     .with_request_timeout(Duration::from_secs(2));
                 let ctr = RedisAdapterCtr::new_with_driver(LinkDriver::new(link.clone()), config);
                 let (layer, io) = builder.with_adapter::<ClusterAdapter>(ctr).build_layer();
@@ -75,16 +75,16 @@ impl SocketDoor {
 
 /// Engine and parser settings shared by both adapters.
 fn configured(settings: &Settings) -> SocketIoBuilder<LocalAdapter> {
-    let max_payload = settings.max_payload_bytes;
+    let max_payload = settings.server.max_payload_bytes;
     SocketIo::builder()
-        .ping_interval(Duration::from_millis(settings.ping_interval_ms))
-        .ping_timeout(Duration::from_millis(settings.ping_timeout_ms))
-        .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .ping_interval(settings.server.ping_interval)
+        .ping_timeout(settings.server.ping_timeout)
+        .connect_timeout(settings.server.connect_timeout)
         .max_payload(max_payload)
         .ws_max_message_size(max_payload as usize)
         .ws_max_frame_size(max_payload as usize)
-        .max_buffer_size(settings.socket_buffer_packets.max(16))
-        .ws_read_buffer_size(settings.ws_read_buffer_bytes.max(256))
+        .max_buffer_size(settings.server.socket_buffer_packets.max(16))
+        .ws_read_buffer_size(settings.server.ws_read_buffer_bytes.max(256))
         // Chorus takes no binary payloads; a few small attachments are tolerated
         // (clients may send them), more close the connection.
         .with_parser(

@@ -66,7 +66,7 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
     let data = data?;
     if let Err(retry_after_ms) = app.limits.check(policy.limit, &actor.identity.user_id).await {
         metrics::counter!("chorus_rate_limited_total").increment(1);
-        if app.settings.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.abuse_disconnect_after {
+        if app.settings.limits.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.limits.abuse_disconnect_after {
             tracing::info!(sid = %s.id, "sustained rate abuse: disconnecting");
             let socket = s.clone();
             // After the refusal is acked, not before.

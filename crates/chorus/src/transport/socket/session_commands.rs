@@ -32,6 +32,6 @@ fn refresh<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, token: &s
     }
     let expires_at = fresh.expires_at;
     session.replace_identity(fresh);
-    app.expiry.schedule(s.id, expires_at.saturating_add(app.settings.jwt_leeway_secs.min(30) as i64));
+    app.expiry.schedule(s.id, expires_at.saturating_add(app.settings.auth.jwt_leeway.as_secs().min(30) as i64));
     Ok(Refreshed { expires_at: crate::domain::time::Timestamp(expires_at.saturating_mul(1000)) })
 }

@@ -1,0 +1,240 @@
+//! The settings as they are written: flat TOML keys and `CHORUS_*` variables, with
+//! times in the unit their name ends in (`tick_ms`, `view_window_secs`). The names are
+//! documented (README.md, "Configuration") and never change; `Settings` is built from
+//! this shape in one place, `From<SettingsFile>` below.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AuthSettings, CallSettings, ChatSettings, ClusterSettings, CollabSettings, ContentSettings, LimitSettings, LiveSettings,
+    LogSettings, ModerationSettings, NotificationSettings, PresenceSettings, RateLimits, ResumeSettings, ServerSettings, Settings,
+    StoreSettings,
+};
+use crate::auth::secret::{ConnectionUrl, Secret};
+
+/// Every key of a settings file or the environment, with its default. Each key fills
+/// one field of `Settings`, whose doc comment says what it means.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct SettingsFile {
+    pub listen: SocketAddr,
+    pub database_url: ConnectionUrl,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_public_key: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwt_leeway_secs: u64,
+    pub dev_secret_file: PathBuf,
+    pub server_key: Option<Secret>,
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    pub max_payload_bytes: u64,
+    pub ws_read_buffer_bytes: usize,
+    pub socket_buffer_packets: usize,
+    pub allowed_origins: String,
+    pub allow_missing_origin: bool,
+    pub allow_guests: bool,
+    pub connect_timeout_ms: u64,
+    pub view_window_secs: u64,
+    pub tick_ms: u64,
+    pub typing_ttl_ms: u64,
+    pub max_rooms_per_socket: usize,
+    pub max_comment_chars: usize,
+    pub chat_edit_window_secs: u64,
+    pub presence_grace_ms: u64,
+    pub location_min_interval_ms: u64,
+    pub notification_group_window_secs: u64,
+    pub collab_compact_every: usize,
+    pub collab_max_open_docs: usize,
+    pub collab_idle_secs: u64,
+    pub call_ring_timeout_ms: u64,
+    pub resume_window_secs: u64,
+    pub resume_log_max_events: usize,
+    pub log_format: String,
+    pub redis_url: Option<ConnectionUrl>,
+    pub redis_prefix: String,
+    pub max_sockets_per_user: usize,
+    pub max_sockets_per_ip: usize,
+    pub rate_limits_enabled: bool,
+    /// The `[rate_limits]` table (`CHORUS_RATE_LIMITS__CLASS__FIELD`).
+    pub rate_limits: RateLimits,
+    pub abuse_disconnect_after: u32,
+    pub blocklist: String,
+    pub gift_catalog: Option<PathBuf>,
+    pub stream_chat_max_chars: usize,
+    pub stream_chat_burst: u32,
+    pub stream_chat_per_sec: u32,
+    pub stream_metrics_interval_ms: u64,
+    pub og_tiers: String,
+    pub battle_min_secs: u32,
+    pub battle_max_secs: u32,
+    pub battle_invite_ttl_secs: u64,
+    pub moderation_links: String,
+    pub moderation_allowed_domains: String,
+    pub moderation_max_repeated_chars: usize,
+    pub moderation_caps_min_letters: usize,
+    pub moderation_surfaces: String,
+    pub moderation_webhook_url: Option<String>,
+    pub moderation_webhook_timeout_ms: u64,
+    pub moderation_webhook_fail_open: bool,
+    pub moderation_strike_limit: u32,
+    pub moderation_strike_window_secs: u64,
+    pub moderation_mute_secs: u64,
+}
+
+impl Default for SettingsFile {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://chorus.db".into(),
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_leeway_secs: 5,
+            dev_secret_file: PathBuf::from(".chorus-dev-secret"),
+            server_key: None,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            max_payload_bytes: 1_000_000,
+            ws_read_buffer_bytes: 1024,
+            socket_buffer_packets: 1024,
+            allowed_origins: String::new(),
+            allow_missing_origin: true,
+            allow_guests: false,
+            connect_timeout_ms: 10_000,
+            view_window_secs: 30 * 60,
+            tick_ms: 250,
+            typing_ttl_ms: 5_000,
+            max_rooms_per_socket: 200,
+            max_comment_chars: 2000,
+            chat_edit_window_secs: 900,
+            presence_grace_ms: 10_000,
+            location_min_interval_ms: 2_000,
+            notification_group_window_secs: 3600,
+            collab_compact_every: 200,
+            collab_max_open_docs: 1000,
+            collab_idle_secs: 300,
+            call_ring_timeout_ms: 30_000,
+            resume_window_secs: 120,
+            resume_log_max_events: 100_000,
+            log_format: "text".into(),
+            redis_url: None,
+            redis_prefix: "chorus".into(),
+            max_sockets_per_user: 10,
+            max_sockets_per_ip: 100,
+            rate_limits_enabled: true,
+            rate_limits: RateLimits::default(),
+            abuse_disconnect_after: 100,
+            blocklist: String::new(),
+            gift_catalog: None,
+            stream_chat_max_chars: 500,
+            stream_chat_burst: 5,
+            stream_chat_per_sec: 1,
+            stream_metrics_interval_ms: 2000,
+            og_tiers: "bronze:100,silver:1000,gold:10000".into(),
+            battle_min_secs: 30,
+            battle_max_secs: 600,
+            battle_invite_ttl_secs: 30,
+            moderation_links: "block".into(),
+            moderation_allowed_domains: String::new(),
+            moderation_max_repeated_chars: 10,
+            moderation_caps_min_letters: 12,
+            moderation_surfaces: String::new(),
+            moderation_webhook_url: None,
+            moderation_webhook_timeout_ms: 1500,
+            moderation_webhook_fail_open: true,
+            moderation_strike_limit: 3,
+            moderation_strike_window_secs: 3600,
+            moderation_mute_secs: 600,
+        }
+    }
+}
+
+/// The one place a written key becomes a field of its area (and a count of
+/// milliseconds or seconds a `Duration`).
+impl From<SettingsFile> for Settings {
+    fn from(f: SettingsFile) -> Self {
+        let ms = Duration::from_millis;
+        let secs = Duration::from_secs;
+        Self {
+            server: ServerSettings {
+                listen: f.listen,
+                allowed_origins: f.allowed_origins,
+                allow_missing_origin: f.allow_missing_origin,
+                max_payload_bytes: f.max_payload_bytes,
+                ws_read_buffer_bytes: f.ws_read_buffer_bytes,
+                socket_buffer_packets: f.socket_buffer_packets,
+                ping_interval: ms(f.ping_interval_ms),
+                ping_timeout: ms(f.ping_timeout_ms),
+                connect_timeout: ms(f.connect_timeout_ms),
+            },
+            auth: AuthSettings {
+                jwt_secret: f.jwt_secret,
+                jwt_public_key: f.jwt_public_key,
+                jwt_issuer: f.jwt_issuer,
+                jwt_audience: f.jwt_audience,
+                jwt_leeway: secs(f.jwt_leeway_secs),
+                dev_secret_file: f.dev_secret_file,
+                server_key: f.server_key,
+                allow_guests: f.allow_guests,
+            },
+            store: StoreSettings { database_url: f.database_url },
+            cluster: ClusterSettings { redis_url: f.redis_url, redis_prefix: f.redis_prefix },
+            limits: LimitSettings {
+                max_sockets_per_user: f.max_sockets_per_user,
+                max_sockets_per_ip: f.max_sockets_per_ip,
+                max_rooms_per_socket: f.max_rooms_per_socket,
+                rates_enabled: f.rate_limits_enabled,
+                rates: f.rate_limits,
+                abuse_disconnect_after: f.abuse_disconnect_after,
+            },
+            content: ContentSettings {
+                tick: ms(f.tick_ms),
+                view_window: secs(f.view_window_secs),
+                typing_ttl: ms(f.typing_ttl_ms),
+                max_comment_chars: f.max_comment_chars,
+            },
+            chat: ChatSettings { edit_window: secs(f.chat_edit_window_secs) },
+            notifications: NotificationSettings { group_window: secs(f.notification_group_window_secs) },
+            presence: PresenceSettings { grace: ms(f.presence_grace_ms), location_min_interval: ms(f.location_min_interval_ms) },
+            collab: CollabSettings {
+                compact_every: f.collab_compact_every,
+                max_open_docs: f.collab_max_open_docs,
+                idle: secs(f.collab_idle_secs),
+            },
+            calls: CallSettings { ring_timeout: ms(f.call_ring_timeout_ms) },
+            resume: ResumeSettings { window: secs(f.resume_window_secs), log_max_events: f.resume_log_max_events },
+            live: LiveSettings {
+                gift_catalog: f.gift_catalog,
+                chat_max_chars: f.stream_chat_max_chars,
+                chat_burst: f.stream_chat_burst,
+                chat_per_sec: f.stream_chat_per_sec,
+                metrics_interval: ms(f.stream_metrics_interval_ms),
+                og_tiers: f.og_tiers,
+                battle_min: secs(f.battle_min_secs.into()),
+                battle_max: secs(f.battle_max_secs.into()),
+                battle_invite_ttl: secs(f.battle_invite_ttl_secs),
+            },
+            moderation: ModerationSettings {
+                blocklist: f.blocklist,
+                links: f.moderation_links,
+                allowed_domains: f.moderation_allowed_domains,
+                max_repeated_chars: f.moderation_max_repeated_chars,
+                caps_min_letters: f.moderation_caps_min_letters,
+                surfaces: f.moderation_surfaces,
+                webhook_url: f.moderation_webhook_url,
+                webhook_timeout: ms(f.moderation_webhook_timeout_ms),
+                webhook_fail_open: f.moderation_webhook_fail_open,
+                strike_limit: f.moderation_strike_limit,
+                strike_window: secs(f.moderation_strike_window_secs),
+                mute: secs(f.moderation_mute_secs),
+            },
+            log: LogSettings { format: f.log_format },
+        }
+    }
+}
