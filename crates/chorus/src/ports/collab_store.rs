@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+pub use crate::domain::collab::model::DocRecord;
 use crate::domain::collab::model::DocRole;
 use crate::domain::time::Timestamp;
 use crate::ports::store::StoreResult;
@@ -19,16 +20,6 @@ pub struct NewDoc {
     pub at: Timestamp,
 }
 
-/// A stored document and its members (not its content).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocRecord {
-    pub id: String,
-    pub title: String,
-    pub owner_id: String,
-    pub editor_ids: Vec<String>,
-    pub viewer_ids: Vec<String>,
-    pub created_at: Timestamp,
-}
 
 /// One user's standing in one document.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use crate::domain::model::{
     Comment, CommentPage, CommentPaging, ContentAnalytics, ContentItem, Counts, ProgressReport, RankedItem,
     RankingScope, UserSummary,
 };
+use crate::domain::error::DomainError;
 use crate::domain::time::Timestamp;
 
 /// The error a store call failed on (the driver's), kept as the source of a
@@ -58,6 +59,24 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a client is told of a store error (its cause kept as the source, and logged).
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        let refusal = match &e {
+            StoreError::Unavailable { .. } => {
+                tracing::error!(error = %e.chain(), "store unavailable");
+                DomainError::unavailable("storage is unavailable, try again")
+            }
+            StoreError::Conflict { .. } => {
+                tracing::info!(error = %e.chain(), "store conflict");
+                DomainError::conflict("it already exists")
+            }
+            StoreError::Failure { .. } => DomainError::internal(&e.chain()),
+        };
+        refusal.caused_by(e)
+    }
+}
 
 /// A profile written by the server API or taken from token claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,4 +184,28 @@ pub trait ContentStore: Send + Sync {
     async fn analytics(&self, content_id: &str) -> StoreResult<ContentAnalytics>;
     /// The most liked items of a scope.
     async fn top_content(&self, scope: &RankingScope, limit: u32) -> StoreResult<Vec<RankedItem>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::error::ErrorCode;
+
+    #[test]
+    fn a_store_error_stays_the_source_of_the_refusal_and_the_code_is_unchanged() {
+        let driver = std::io::Error::other("connection reset");
+        let store = StoreError::Unavailable { context: "reading".into(), source: Some(std::sync::Arc::new(driver)) };
+        let refusal = DomainError::from(store);
+        assert_eq!((refusal.code, refusal.message.as_str()), (ErrorCode::Unavailable, "storage is unavailable, try again"));
+        let source = std::error::Error::source(&refusal).expect("the store error is the source");
+        assert_eq!(source.to_string(), "store unavailable: reading");
+        assert_eq!(
+            refusal.chain(),
+            "unavailable: storage is unavailable, try again: store unavailable: reading: connection reset"
+        );
+        assert_eq!(refusal, DomainError::unavailable("storage is unavailable, try again"), "the cause is not part of what a client sees");
+        let failure = DomainError::from(StoreError::failure("row vanished"));
+        assert_eq!((failure.code, failure.message.as_str()), (ErrorCode::Internal, "internal error"));
+        assert!(failure.chain().ends_with("store failure: row vanished"), "{}", failure.chain());
+    }
 }

@@ -6,7 +6,17 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::domain::time::Timestamp;
-use crate::ports::collab_store::DocRecord;
+
+/// A stored document and its members (not its content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocRecord {
+    pub id: String,
+    pub title: String,
+    pub owner_id: String,
+    pub editor_ids: Vec<String>,
+    pub viewer_ids: Vec<String>,
+    pub created_at: Timestamp,
+}
 
 /// What a user may do in a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
