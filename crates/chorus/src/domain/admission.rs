@@ -14,7 +14,7 @@ pub struct Demands {
     /// A guest (a connection without a token) may send it.
     pub guests: bool,
     /// It adds the connection to a room, so the cap on rooms per connection applies.
-    pub opens_room: bool,
+    pub joins_room: bool,
 }
 
 /// The admission rules of a deployment.
@@ -41,7 +41,7 @@ impl Admission {
     /// as it may. `rooms_held` counts the connection's rooms, its own user room included.
     pub fn ensure_room_for(&self, demands: Demands, rooms_held: usize) -> DomainResult<()> {
         let cap = self.max_rooms_per_connection;
-        if demands.opens_room && cap > 0 && rooms_held > cap {
+        if demands.joins_room && cap > 0 && rooms_held > cap {
             return Err(DomainError::conflict(format!("a socket may be in at most {cap} rooms")));
         }
         Ok(())
@@ -69,8 +69,8 @@ mod tests {
         Actor { identity: Arc::new(identity), connection: None }
     }
 
-    const WATCH: Demands = Demands { guests: true, opens_room: true };
-    const MEMBERS: Demands = Demands { guests: false, opens_room: false };
+    const WATCH: Demands = Demands { guests: true, joins_room: true };
+    const MEMBERS: Demands = Demands { guests: false, joins_room: false };
 
     #[test]
     fn a_guest_may_send_only_what_guests_may() {

@@ -328,17 +328,17 @@ impl ContentService {
         let now = Timestamp::now();
         let outcome = self.store.set_like(content_id, user_id, like, now).await?;
         if outcome.changed {
+            self.rankings.mark_changed(ranking_scopes(&item));
             let liked = ContentEvent::LikeToggled {
                 content_id: content_id.to_owned(),
                 user_id: user_id.clone(),
                 is_liked: outcome.is_liked,
                 likes_count: outcome.counts.likes,
                 at: now,
-                item: owner_of(&item),
+                item: owner_of(item),
             };
             self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked.into()).await;
             self.counts.counts_changed(content_id);
-            self.rankings.mark_changed(ranking_scopes(&item));
         }
         Ok(LikeState { is_liked: outcome.is_liked, likes_count: outcome.counts.likes })
     }
@@ -375,7 +375,7 @@ impl ContentService {
             comment: comment.clone(),
             comments_count: counts.comments,
             at: now,
-            item: owner_of(&item),
+            item: owner_of(item),
             parent_author,
         };
         self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created.into()).await;
@@ -595,8 +595,8 @@ impl ContentService {
 }
 
 /// Whose `item` is, as its events tell it.
-fn owner_of(item: &ContentItem) -> ItemOwner {
-    ItemOwner { owner_id: item.owner_id.clone(), content_type: item.content_type.clone() }
+fn owner_of(item: ContentItem) -> ItemOwner {
+    ItemOwner { owner_id: item.owner_id, content_type: item.content_type }
 }
 
 fn ranking_scopes(item: &ContentItem) -> Vec<RankingScope> {

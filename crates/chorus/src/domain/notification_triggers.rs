@@ -5,12 +5,14 @@
 //! watches the stream of domain events through this observer; no service calls it.
 //! Nobody hears of their own action (the service drops those drafts).
 
+use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use super::calls::model::Media;
 use super::chat::model::{ChatMessage, MessageKind};
 use super::events::{CallEvent, ChatEvent, ContentEvent, DomainEvent, LiveEvent, SocialEvent};
 use super::events::content::ItemOwner;
+use super::live::model::CatalogItem;
 use super::model::{Comment, UserId};
 use super::notifications::{NotificationService, mentions};
 use super::users::UserDirectory;
@@ -38,22 +40,30 @@ impl NotificationTriggers {
     }
 }
 
+impl NotificationTriggers {
+    /// Hands `drafting` to the notification service (while it is there).
+    fn later(&self, drafting: impl Future<Output = Vec<NotificationDraft>> + Send + 'static) {
+        if let Some(notifications) = self.notifications.upgrade() {
+            notifications.draft_later(drafting);
+        }
+    }
+}
+
 impl EventObserver for NotificationTriggers {
     fn observe(&self, _to: &Audience, event: &DomainEvent) {
-        let Some(notifications) = self.notifications.upgrade() else { return };
         match event {
             DomainEvent::Content(ContentEvent::LikeToggled { content_id, user_id, is_liked: true, item, .. }) => {
                 if let Some(draft) = like(content_id, user_id, item) {
-                    notifications.draft_later(async move { vec![draft] });
+                    self.later(async move { vec![draft] });
                 }
             }
             DomainEvent::Content(ContentEvent::CommentCreated { comment, item, parent_author, .. }) => {
                 let (users, comment, item, parent_author) = (self.users.clone(), comment.clone(), item.clone(), parent_author.clone());
-                notifications.draft_later(async move { comment_drafts(&users, &comment, &item, parent_author).await });
+                self.later(async move { comment_drafts(&users, &comment, &item, parent_author).await });
             }
             DomainEvent::Chat(ChatEvent::MessageSent { message, members, private: true }) => {
                 let (sessions, message, members) = (self.sessions.clone(), message.clone(), members.clone());
-                notifications.draft_later(async move {
+                self.later(async move {
                     let online = sessions.online_among(&members).await;
                     let offline = members.into_iter().zip(online).filter(|(_, on)| !on).map(|(member, _)| member);
                     offline.map(|member| message_draft(member, &message)).collect()
@@ -61,24 +71,15 @@ impl EventObserver for NotificationTriggers {
             }
             DomainEvent::Social(SocialEvent::Followed { follower, followee, .. }) => {
                 let draft = follow(follower, followee);
-                notifications.draft_later(async move { vec![draft] });
+                self.later(async move { vec![draft] });
             }
             DomainEvent::Calls(CallEvent::Missed { call_id, user_id, caller_id, media, room_id }) => {
                 let draft = missed_call(call_id, user_id, caller_id, *media, room_id.clone());
-                notifications.draft_later(async move { vec![draft] });
+                self.later(async move { vec![draft] });
             }
             DomainEvent::Live(LiveEvent::GiftSent { stream_id, creator_id, sender, gift, count, coins, .. }) => {
-                let noun = if *count == 1 { gift.name.clone() } else { format!("{count} × {}", gift.name) };
-                let draft = NotificationDraft {
-                    recipient: creator_id.clone(),
-                    kind: NotificationKind::Gift,
-                    actor: Some(sender.id.clone()),
-                    subject: Some(Subject { kind: "stream".into(), id: stream_id.clone() }),
-                    text: format!("sent you {noun}"),
-                    data: NotificationData::Gift { stream_id: stream_id.clone(), gift_id: gift.id.clone(), count: *count, coins: *coins },
-                    group_key: Some(format!("gift:{stream_id}")),
-                };
-                notifications.draft_later(async move { vec![draft] });
+                let draft = gift_draft(stream_id, creator_id, &sender.id, gift, *count, *coins);
+                self.later(async move { vec![draft] });
             }
             _ => {}
         }
@@ -152,6 +153,20 @@ fn message_draft(member: UserId, message: &ChatMessage) -> NotificationDraft {
         text: "sent you a message".into(),
         data: NotificationData::Message { room_id: room_id.clone(), message_id: message.id.clone(), preview },
         group_key: Some(format!("chat:{room_id}")),
+    }
+}
+
+/// Gifts to one stream fold into one notification for its creator.
+fn gift_draft(stream_id: &str, creator_id: &UserId, sender_id: &UserId, gift: &CatalogItem, count: i64, coins: i64) -> NotificationDraft {
+    let noun = if count == 1 { gift.name.clone() } else { format!("{count} × {}", gift.name) };
+    NotificationDraft {
+        recipient: creator_id.clone(),
+        kind: NotificationKind::Gift,
+        actor: Some(sender_id.clone()),
+        subject: Some(Subject { kind: "stream".into(), id: stream_id.to_owned() }),
+        text: format!("sent you {noun}"),
+        data: NotificationData::Gift { stream_id: stream_id.to_owned(), gift_id: gift.id.clone(), count, coins },
+        group_key: Some(format!("gift:{stream_id}")),
     }
 }
 

@@ -287,8 +287,9 @@ impl ChatService {
         if !is_member {
             members.push(me.clone());
         }
-        let sent = ChatEvent::MessageSent { message: message.clone(), members: members.clone(), private: context.kind != RoomKind::Public };
-        self.events.emit(members_of(&members), sent.into()).await;
+        let to = members_of(&members);
+        let sent = ChatEvent::MessageSent { message: message.clone(), members, private: context.kind != RoomKind::Public };
+        self.events.emit(to, sent.into()).await;
         self.stop_typing(actor, room_id).await;
         Ok(Sent { message, duplicate: false })
     }

@@ -134,7 +134,8 @@ pub struct Moderation {
     fail_open: bool,
     /// Surfaces besides stream chat whose posts `guard` checks (`moderation_surfaces`).
     guarded: Vec<Surface>,
-    /// Server-wide mutes (`POST /api/server/moderation/mute`): a muted user posts nothing.
+    /// Server-wide mutes (`POST /api/server/moderation/mute`): a muted user posts
+    /// nothing. Always set on a node (`from_settings`); the rule tests go without.
     mutes: Option<Arc<AccountSanctions>>,
 }
 
@@ -157,11 +158,6 @@ impl Moderation {
         Self { rules, external, fail_open: config.fail_open, guarded: config.guarded.clone(), mutes: None }
     }
 
-    /// The pipeline that also refuses every post of a user muted server-wide.
-    pub fn with_mutes(self, mutes: Arc<AccountSanctions>) -> Self {
-        Self { mutes: Some(mutes), ..self }
-    }
-
     /// Refuses any post (comment, chat message, stream chat) by a user muted
     /// server-wide, on whichever door it comes (`forbidden`).
     pub fn ensure_may_post(&self, author: &str) -> crate::domain::error::DomainResult<()> {
@@ -171,9 +167,10 @@ impl Moderation {
         }
     }
 
-    /// The pipeline a node runs with: `blocklist`, `moderation_*` settings, and the
-    /// external moderator the node built from `moderation_webhook_url`, if any.
-    pub fn from_settings(s: &Settings, external: Option<Arc<dyn ExternalModerator>>) -> anyhow::Result<Self> {
+    /// The pipeline a node runs with: `blocklist`, `moderation_*` settings, the external
+    /// moderator the node built from `moderation_webhook_url`, if any, and the node's
+    /// server-wide mutes.
+    pub fn from_settings(s: &Settings, external: Option<Arc<dyn ExternalModerator>>, mutes: Arc<AccountSanctions>) -> anyhow::Result<Self> {
         let block_links = match s.moderation.links.as_str() {
             "block" => true,
             "allow" => false,
@@ -188,7 +185,7 @@ impl Moderation {
             fail_open: s.moderation.webhook_fail_open,
             guarded: parse_surfaces(&s.moderation.surfaces)?,
         };
-        Ok(Self::new(&config, external))
+        Ok(Self { mutes: Some(mutes), ..Self::new(&config, external) })
     }
 
     /// The built-in rules alone (no I/O).

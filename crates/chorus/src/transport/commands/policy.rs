@@ -33,6 +33,6 @@ impl Policy {
 
     /// What the command asks of its sender, for the domain's admission rules.
     pub const fn demands(self) -> Demands {
-        Demands { guests: self.guests, opens_room: self.joins_room }
+        Demands { guests: self.guests, joins_room: self.joins_room }
     }
 }
