@@ -782,6 +782,8 @@ export interface History {
   before?: string | null;
   limit?: number | null;
   roomId: string;
+  /** Messages to pass over first, newest first (0 to 10,000): paging by offset. */
+  skip?: number | null;
 }
 
 /** A page of the inbox. */

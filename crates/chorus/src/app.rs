@@ -19,6 +19,8 @@ use crate::adapters::memory_limits::MemoryRateLimiter;
 use crate::adapters::memory_cluster::{MemoryPresence, MemorySessions, MemoryViewers};
 use crate::adapters::redis::link::RedisLink;
 use crate::adapters::sql::SqlStore;
+use crate::adapters::wire::dialect::Dialect;
+use crate::adapters::wire::dialect::census::DialectCensus;
 use crate::auth::jwt::{TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
 use crate::config::{AuthSettings, ServerSettings, Settings};
@@ -76,7 +78,15 @@ impl Application {
             Some(url) => Some(RedisLink::connect(url.expose(), &tasks).await.with_context(|| format!("connecting to Redis ({url})"))?),
             None => None,
         };
-        let door = SocketDoor::build(&settings, redis.as_ref());
+        let dialect = match settings.server.dialect.as_deref() {
+            None => None,
+            Some(name) => Some(Dialect::from_name(name).with_context(|| {
+                let known: Vec<_> = Dialect::ALL.iter().map(|d| d.name()).collect();
+                format!("unknown dialect {name:?} (known: {})", known.join(", "))
+            })?),
+        };
+        let census = Arc::new(DialectCensus::default());
+        let door = SocketDoor::build(&settings, redis.as_ref(), census.clone());
         let dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>> = match &redis {
             Some(link) => Some(
                 crate::adapters::redis::dirty_bus::RedisDirtyBus::start(link.clone(), &settings.cluster.redis_prefix, &tasks)
@@ -237,6 +247,8 @@ impl Application {
             expiry: SessionExpiry::default(),
             redis,
             dirty,
+            dialect,
+            dialects: census,
             commands: Default::default(),
             cleanups: Default::default(),
             ready: false.into(),

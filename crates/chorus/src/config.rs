@@ -50,6 +50,9 @@ pub struct ServerSettings {
     /// Let socket handshakes without an Origin header (native apps) through
     /// (`allow_missing_origin`).
     pub allow_missing_origin: bool,
+    /// The dialect of every client that names none (`dialect`, docs/dialects.md);
+    /// `None`: the native protocol.
+    pub dialect: Option<String>,
     /// Largest packet accepted, on both transports (`max_payload_bytes`).
     pub max_payload_bytes: u64,
     /// Read buffer of each WebSocket connection: memory per connection against system
@@ -380,6 +383,10 @@ pub struct SettingsFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_grace_ms: Option<u64>,
+    /// Dialect of clients that name none: video, chatnotify [env: CHORUS_DIALECT] (default: native).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
     /// Comma-separated allowed CORS origins [env: CHORUS_ALLOWED_ORIGINS].
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]

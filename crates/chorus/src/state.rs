@@ -59,6 +59,10 @@ pub struct AppState {
     pub redis: Option<crate::adapters::redis::link::RedisLink>,
     /// Dirty marks between the nodes in cluster mode (`None` on a single node).
     pub dirty: Option<Arc<dyn crate::ports::dirty::DirtyBus>>,
+    /// The dialect of clients that name none (`dialect`); `None`: the native protocol.
+    pub dialect: Option<crate::adapters::wire::dialect::Dialect>,
+    /// The sockets of each dialect on this node.
+    pub dialects: Arc<crate::adapters::wire::dialect::census::DialectCensus>,
     /// Running socket commands; drained on shutdown before sockets close.
     pub commands: crate::transport::socket::drain::CommandGate,
     /// The cleanups of closed sockets (presence, viewers, the cluster's session

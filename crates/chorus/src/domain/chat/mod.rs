@@ -53,6 +53,9 @@ pub struct ChatService {
     rules: ChatRules,
 }
 
+/// The deepest offset `history` walks to.
+pub const MAX_HISTORY_SKIP: i64 = 10_000;
+
 impl ChatService {
     /// Wires the service to its store, the profiles, the publisher (room joins), the
     /// event sink, the session registry (who is online) and a typing tracker of its own.
@@ -135,14 +138,30 @@ impl ChatService {
 
     /// `chat:history` and `GET /api/chat/rooms/{id}/messages`: newest first, paged by
     /// message id.
-    pub async fn history(&self, actor: &Actor, room_id: &str, before: Option<&str>, limit: Option<i64>) -> DomainResult<MessagePage> {
+    /// `skip` passes over that many messages first (newest first), page by page.
+    pub async fn history(&self, actor: &Actor, room_id: &str, before: Option<&str>, limit: Option<i64>, skip: Option<i64>) -> DomainResult<MessagePage> {
         let room_id = valid_id("roomId", room_id)?;
         let limit = page_size(limit, self.rules.default_page_size, self.rules.max_page_size)?;
         if let Some(b) = before {
             valid_id("before", b)?;
         }
+        let mut skip = match skip.unwrap_or(0) {
+            n @ 0..=MAX_HISTORY_SKIP => n,
+            _ => return Err(DomainError::bad_request(format!("skip must be between 0 and {MAX_HISTORY_SKIP}"))),
+        };
         self.require_access(room_id, &actor.identity.user_id, "read").await?;
-        let (messages, has_more) = self.store.history(room_id, before, limit).await?;
+        let mut before = before.map(str::to_owned);
+        while skip > 0 {
+            let step = u32::try_from(skip).unwrap_or(u32::MAX).min(self.rules.max_page_size);
+            let (passed, more) = self.store.history(room_id, before.as_deref(), step).await?;
+            let Some(last) = passed.last() else { break };
+            before = Some(last.id.clone());
+            skip -= passed.len() as i64;
+            if !more {
+                return Ok(MessagePage { messages: Vec::new(), has_more: false, next_cursor: None });
+            }
+        }
+        let (messages, has_more) = self.store.history(room_id, before.as_deref(), limit).await?;
         let next_cursor = if has_more { messages.last().map(|m| m.id.clone()) } else { None };
         Ok(MessagePage { messages, has_more, next_cursor })
     }

@@ -47,6 +47,8 @@ pub struct History {
     /// The cursor: messages older than this one.
     pub before: Option<String>,
     pub limit: Option<i64>,
+    /// Messages to pass over first, newest first (0 to 10,000): paging by offset.
+    pub skip: Option<i64>,
 }
 
 /// `chat:typing`.

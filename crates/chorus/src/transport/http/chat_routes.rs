@@ -37,11 +37,12 @@ async fn list_rooms(State(app): State<App>, user: AuthUser) -> ApiResult<Value> 
 }
 
 async fn history(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Value> {
-    let limit = q
-        .get("limit")
-        .map(|v| v.parse::<i64>().map_err(|_| ApiError(DomainError::bad_request("limit must be an integer"))))
-        .transpose()?;
-    let page = app.chat.history(&user.actor(), &id, q.get("before").map(String::as_str), limit).await?;
+    let number = |key: &str| {
+        q.get(key)
+            .map(|v| v.parse::<i64>().map_err(|_| ApiError(DomainError::bad_request(format!("{key} must be an integer")))))
+            .transpose()
+    };
+    let page = app.chat.history(&user.actor(), &id, q.get("before").map(String::as_str), number("limit")?, number("skip")?).await?;
     Ok(ok(json!(page)))
 }
 

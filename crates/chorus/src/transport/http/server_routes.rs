@@ -145,14 +145,21 @@ async fn emit(State(app): State<App>, _: ServerCaller, Body(b): Body<EmitBody>) 
     }
     let audience = match (b.to.user_id, b.to.room, b.to.all) {
         (Some(user), None, false) => Audience::Room(Room::User(valid_id("userId", &user)?.to_owned())),
-        (None, Some(room), false) => Audience::Room(
-            Room::parse(&room).ok_or_else(|| ApiError(DomainError::bad_request("room must be kind:id with a known kind")))?,
-        ),
+        (None, Some(room), false) => Audience::Room(named_room(&app, &room)?),
         (None, None, true) => Audience::Everyone,
         _ => return Err(ApiError(DomainError::bad_request("to must name exactly one of userId, room or all"))),
     };
     app.events.emit(audience, RelayedEvent { name: b.event, data: b.data }.into()).await;
     Ok(ok(json!({ "delivered": true })))
+}
+
+/// A room of the server API: a native `kind:id` name, or a room name of the server's
+/// dialect (`video_123` under `dialect = "video"`).
+fn named_room(app: &App, name: &str) -> Result<Room, ApiError> {
+    Room::parse(name).or_else(|| app.dialect.and_then(|d| d.parse_room(name))).ok_or_else(|| {
+        let dialect = app.dialect.map_or(String::new(), |d| format!(", or a room name of the {} dialect", d.name()));
+        ApiError(DomainError::bad_request(format!("room must be kind:id with a known kind{dialect}")))
+    })
 }
 
 async fn stats(State(app): State<App>, _: ServerCaller) -> ApiResult<Value> {
@@ -164,7 +171,7 @@ async fn stats(State(app): State<App>, _: ServerCaller) -> ApiResult<Value> {
 }
 
 async fn room_size(State(app): State<App>, _: ServerCaller, Path(room): Path<String>) -> ApiResult<Value> {
-    let parsed = Room::parse(&room).ok_or_else(|| ApiError(DomainError::bad_request("room must be kind:id with a known kind")))?;
+    let parsed = named_room(&app, &room)?;
     Ok(ok(json!({ "room": room, "size": app.publisher.room_size(&parsed).await })))
 }
 

@@ -11,6 +11,7 @@ use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
 use crate::adapters::wire::native::session::{AckError, CommandFailed};
+use crate::adapters::wire::dialect::ReplyShape;
 use crate::adapters::wire::native::wire;
 use crate::domain::error::{DomainError, DomainResult};
 
@@ -24,10 +25,53 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
     }
 }
 
+/// Whether the event came without arguments (`socket.emit('feed:subscribe')`): the
+/// packet's data is the bare `["name"]`. Read without parsing: a packet with an
+/// argument has a comma after the name, so a short one without a comma has none.
+pub struct Bare(pub bool);
+
+impl<A: Adapter> FromMessageParts<A> for Bare {
+    type Error = std::convert::Infallible;
+    fn from_message_parts(_: &Arc<Socket<A>>, v: &mut socketioxide::handler::Value, _: &Option<i64>) -> Result<Self, Self::Error> {
+        let bare = match v {
+            socketioxide::handler::Value::Str(data, None) => data.len() <= 256 && !data.as_bytes().contains(&b','),
+            _ => false,
+        };
+        Ok(Self(bare))
+    }
+}
+
 /// The ack body for an error.
 pub fn error_body(e: &DomainError) -> Value {
     let error = AckError { code: e.code, message: &e.message, retry_after_ms: e.retry_after_ms };
     json!({ "ok": false, "error": error })
+}
+
+/// How a dialect answers a command that succeeded: its reply's shape, and the native
+/// payload the reply is shaped from.
+pub struct Answer {
+    pub shape: ReplyShape,
+    pub request: Value,
+}
+
+/// Answers a dialect's client event. With an ack: the envelope, holding the dialect's
+/// reply payload where it has one (else the native ack `data`). Without: the
+/// dialect's reply event on success, if it has one; a failure as `error`, under the
+/// client's own event name.
+pub fn answer_in_dialect<A: Adapter>(socket: &Socket<A>, ack: AckSender<A>, wanted: bool, event: &str, result: DomainResult<Value>, answer: Option<Answer>) {
+    let shaped = result.map(|data| match &answer {
+        Some(answer) => (Some(answer.shape.event), (answer.shape.shape)(&answer.request, data)),
+        None => (None, data),
+    });
+    match shaped {
+        Ok((Some(name), payload)) if !wanted => {
+            if let Err(e) = socket.emit(name, &payload) {
+                tracing::debug!(event = name, error = %e, "reply event not delivered");
+            }
+        }
+        Ok((_, payload)) => reply(socket, ack, wanted, event, Ok(payload)),
+        Err(e) => reply::<A, Value>(socket, ack, wanted, event, Err(e)),
+    }
 }
 
 /// Answers a command: the ack when one was asked for, else `error` on failure.

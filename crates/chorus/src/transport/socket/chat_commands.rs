@@ -14,7 +14,7 @@ pub async fn execute(app: &App, actor: &Actor, command: ChatCommand) -> DomainRe
         ChatCommand::Join(p) => chat.join(actor, &p.room_id).await.map(ChatReply::Join),
         ChatCommand::Leave(p) => chat.leave(actor, &p.room_id).await.map(|()| ChatReply::Leave(Done {})),
         ChatCommand::Send(input) => chat.send(actor, &input).await.map(ChatReply::Send),
-        ChatCommand::History(p) => chat.history(actor, &p.room_id, p.before.as_deref(), p.limit).await.map(ChatReply::History),
+        ChatCommand::History(p) => chat.history(actor, &p.room_id, p.before.as_deref(), p.limit, p.skip).await.map(ChatReply::History),
         ChatCommand::Typing(p) => chat.typing(actor, &p.room_id, p.typing).await.map(|()| ChatReply::Typing(Done {})),
         ChatCommand::Read(p) => chat.read(actor, &p.room_id, &p.message_id).await.map(ChatReply::Read),
         ChatCommand::React(p) => chat.react(actor, &p.message_id, &p.emoji, p.on).await.map(ChatReply::React),

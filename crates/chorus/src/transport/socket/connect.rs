@@ -16,6 +16,8 @@ use socketioxide::handler::ConnectHandler;
 use super::router;
 use super::session::Session;
 use crate::adapters::sequenced_publisher::Opening;
+use crate::adapters::socketio_publisher::{frames, socket_room};
+use crate::adapters::wire::dialect::{self, Dialect, Selection, Speaks};
 use crate::adapters::wire::native::session::SessionReady;
 use crate::adapters::wire::native::wire;
 use crate::auth::jwt::TokenRefusal;
@@ -34,6 +36,10 @@ pub struct HandshakeAuth {
     /// malformed one only means no resume, never a lost token.
     #[serde(default)]
     pub resume: Option<serde_json::Value>,
+    /// The dialect the client speaks (docs/dialects.md); `native` or absent: the
+    /// server's default.
+    #[serde(default)]
+    pub dialect: Option<String>,
 }
 
 impl HandshakeAuth {
@@ -50,14 +56,25 @@ impl HandshakeAuth {
 #[derive(Clone)]
 struct PendingStart(Arc<parking_lot::Mutex<Option<Opening>>>);
 
-/// A refused connection: becomes `connect_error` with `message: "unauthorized"` and
-/// `data.code` (the vendored parser writes this JSON object as the packet payload).
+/// A refused connection: becomes `connect_error` with `message` ("unauthorized" for a
+/// refused identity) and `data.code` (the vendored parser writes this JSON object as
+/// the packet payload).
 #[derive(Debug)]
-pub struct Refusal(pub &'static str);
+pub struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    /// The refusal of who the client is: `message: "unauthorized"`.
+    pub fn of(code: &'static str) -> Self {
+        Self { code, message: "unauthorized".to_owned() }
+    }
+}
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", json!({ "message": "unauthorized", "data": { "code": self.0 } }))
+        write!(f, "{}", json!({ "message": self.message, "data": { "code": self.code } }))
     }
 }
 
@@ -78,6 +95,31 @@ pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>, app: App) -> A::I
     io.ns("/", on_connect.with(authenticate))
 }
 
+/// The dialect the connection speaks: `auth.dialect`, then `?dialect=`, then the
+/// server's `dialect` setting; `native` names the native protocol. An unknown name is
+/// refused with `bad_request`.
+fn spoken_dialect<A: Adapter>(app: &App, s: &SocketRef<A>, auth: &HandshakeAuth) -> Result<Option<Dialect>, Refusal> {
+    let named = auth.dialect.clone().or_else(|| query_value(s, "dialect"));
+    match named {
+        None => Ok(app.dialect),
+        Some(name) => match dialect::select(&name) {
+            Ok(Selection::Native) => Ok(None),
+            Ok(Selection::Dialect(d)) => Ok(Some(d)),
+            Err(e) => Err(Refusal { code: e.code.as_str(), message: e.message }),
+        },
+    }
+}
+
+/// A parameter of the handshake's query string, percent-decoded.
+fn query_value<A: Adapter>(s: &SocketRef<A>, key: &str) -> Option<String> {
+    s.req_parts().uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| percent_decode(v))
+    })
+}
+
 /// The token, from `auth.token`, then `Authorization: Bearer`, then `?token=`.
 fn presented_token<A: Adapter>(s: &SocketRef<A>, auth: &HandshakeAuth) -> Option<String> {
     if let Some(t) = auth.token.as_ref().filter(|t| !t.is_empty()) {
@@ -88,12 +130,7 @@ fn presented_token<A: Adapter>(s: &SocketRef<A>, auth: &HandshakeAuth) -> Option
         && let Some(t) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
             return Some(t.trim().to_owned());
         }
-    parts.uri.query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "token")
-            .map(|(_, v)| percent_decode(v))
-    })
+    query_value(s, "token")
 }
 
 fn percent_decode(v: &str) -> String {
@@ -135,17 +172,18 @@ async fn admit(app: &App, user_id: &str) -> Result<(), Refusal> {
     use crate::ports::limits::LimitClass;
     let settings = &app.settings;
     if app.limits.check(LimitClass::ConnectUser, user_id).await.is_err() {
-        return Err(Refusal("too_many_connections"));
+        return Err(Refusal::of("too_many_connections"));
     }
     if settings.limits.max_sockets_per_user > 0 && app.sessions.sessions_of(user_id).await >= settings.limits.max_sockets_per_user {
-        return Err(Refusal("too_many_connections"));
+        return Err(Refusal::of("too_many_connections"));
     }
     Ok(())
 }
 
 async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth) -> Result<(), Refusal> {
+    let dialect = spoken_dialect(&app, &s, &auth)?;
     let identity = match presented_token(&s, &auth) {
-        Some(token) => app.verifier.verify(&token).map_err(|r| Refusal(r.code()))?,
+        Some(token) => app.verifier.verify(&token).map_err(|r| Refusal::of(r.code()))?,
         None if app.settings.auth.allow_guests => Identity {
             user_id: format!("guest-{}", s.id),
             username: None,
@@ -156,10 +194,10 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
             guest: true,
             issued_at: None,
         },
-        None => return Err(Refusal(TokenRefusal::Missing.code())),
+        None => return Err(Refusal::of(TokenRefusal::Missing.code())),
     };
     if let Some(code) = app.sanctions.refusal(&identity) {
-        return Err(Refusal(code));
+        return Err(Refusal::of(code));
     }
     let ip = peer_ip(&s);
     admit(&app, &identity.user_id).await?;
@@ -167,7 +205,7 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
         let held = app.sessions.address_opened(ip).await;
         if app.settings.limits.max_sockets_per_ip > 0 && held > app.settings.limits.max_sockets_per_ip {
             app.sessions.address_closed(ip).await;
-            return Err(Refusal("too_many_connections"));
+            return Err(Refusal::of("too_many_connections"));
         }
     }
     if !identity.guest
@@ -181,11 +219,15 @@ async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth
     let probe = closed.clone();
     let closing = Box::new(move || probe.try_read().map_or(true, |c| *c));
     let opening = app.resume.open(&ConnectionId(s.id.to_string()), &identity.user_id, auth.resume_request(), closing).await;
+    if let Some(dialect) = dialect {
+        s.extensions.insert(Speaks(dialect));
+        s.join(dialect.everyone_room());
+    }
     for room in &opening.join {
-        s.join(crate::adapters::socketio_publisher::room_name(room));
+        s.join(socket_room(&s, room));
     }
     s.extensions.insert(PendingStart(Arc::new(parking_lot::Mutex::new(Some(opening)))));
-    s.extensions.insert(Session::open(identity, ip, closed));
+    s.extensions.insert(Session::open(identity, ip, closed, dialect));
     router::install(&app, &s);
     Ok(())
 }
@@ -199,9 +241,16 @@ async fn session_started<A: Adapter>(app: App, s: SocketRef<A>) {
     // newer can overtake them.
     let opening = s.extensions.remove::<PendingStart>().and_then(|p| p.0.lock().take());
     let started = opening.as_ref().map(|o| o.started.clone());
+    if let Some(dialect) = session.dialect {
+        app.dialects.opened(dialect);
+    }
     if let Some(opening) = &opening {
         for (event, payload) in opening.missed() {
-            if let Err(e) = s.emit(event, payload) {
+            let sent = match session.dialect {
+                Some(dialect) => frames(dialect, event, payload).into_iter().try_for_each(|(name, p)| s.emit(name, p.as_ref())),
+                None => s.emit(event, payload),
+            };
+            if let Err(e) = sent {
                 tracing::debug!(sid = %s.id, error = %e, "missed event not delivered");
             }
         }

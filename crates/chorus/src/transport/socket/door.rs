@@ -16,6 +16,7 @@ use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr
 use crate::adapters::redis::adapter_driver::LinkDriver;
 use crate::adapters::redis::link::RedisLink;
 use crate::adapters::socketio_publisher::SocketIoPublisher;
+use crate::adapters::wire::dialect::census::DialectCensus;
 use crate::config::Settings;
 use crate::ports::publisher::EventPublisher;
 use crate::state::App;
@@ -32,12 +33,12 @@ pub struct SocketDoor {
 
 impl SocketDoor {
     /// Builds the server; cluster mode when a Redis link is given.
-    pub fn build(settings: &Settings, redis: Option<&RedisLink>) -> Self {
+    pub fn build(settings: &Settings, redis: Option<&RedisLink>, census: Arc<DialectCensus>) -> Self {
         let builder = configured(settings);
         match redis {
             None => {
                 let (layer, io) = builder.build_layer();
-                let publisher = Arc::new(SocketIoPublisher::new(io.clone()));
+                let publisher = Arc::new(SocketIoPublisher::new(io.clone(), census, false));
                 let mount: Mount = Box::new(move |app, router| {
                     Box::pin(async move {
                         super::connect::register(&io, app);
@@ -52,7 +53,7 @@ impl SocketDoor {
                     .with_request_timeout(Duration::from_secs(2));
                 let ctr = RedisAdapterCtr::new_with_driver(LinkDriver::new(link.clone()), config);
                 let (layer, io) = builder.with_adapter::<ClusterAdapter>(ctr).build_layer();
-                let publisher = Arc::new(SocketIoPublisher::new(io.clone()));
+                let publisher = Arc::new(SocketIoPublisher::new(io.clone(), census, true));
                 let mount: Mount = Box::new(move |app, router| {
                     Box::pin(async move {
                         // Subscribes the namespace's channels before the node serves.

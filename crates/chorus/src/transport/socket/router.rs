@@ -9,9 +9,10 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::socket::DisconnectReason;
 
-use super::ack::{AckRequested, reply};
+use super::ack::{AckRequested, Answer, Bare, answer_in_dialect, reply};
 use super::session::Session;
 use super::{call_commands, chat_commands, collab_commands, content_commands, live_commands, session_commands, social_commands};
+use crate::adapters::wire::dialect::{self, Dialect};
 use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::ConnectionId;
@@ -23,20 +24,26 @@ use crate::transport::commands::{Command, CommandKind, Policy, Reply, unknown_ev
 pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     let router_app = app.clone();
     s.on_fallback(
-        move |s: SocketRef<A>, Event(event): Event, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
+        move |s: SocketRef<A>, Event(event): Event, Bare(bare): Bare, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
             let app = router_app.clone();
             async move {
-                let data = data.map_err(|e| invalid_payload("payload is not valid JSON", &e));
+                // An event without arguments has no payload to decode (a dialect takes
+                // it as `{}`; a native command refuses it as not an object).
+                let data = if bare { Ok(Value::Null) } else { data.map_err(|e| invalid_payload("payload is not valid JSON", &e)) };
                 let pass = app.commands.enter();
-                let result = match s.extensions.get::<Session>() {
+                let session = s.extensions.get::<Session>();
+                let result = match &session {
                     _ if pass.is_none() => Err(DomainError::unavailable("the server is shutting down")),
                     Some(session) => {
                         // Held until the command is done (see `Session::closed`).
                         let closed = session.closed.read().await;
                         if *closed {
                             Err(DomainError::unavailable("the socket is closing"))
+                        } else if let Some(dialect) = session.dialect {
+                            let (result, answer) = in_dialect(&app, &s, session, dialect, &event, data).await;
+                            return answer_in_dialect(&s, ack, wanted, &event, result, answer);
                         } else {
-                            route(&app, &s, &session, &event, data).await
+                            route(&app, &s, session, &event, data).await
                         }
                     }
                     None => Err(DomainError::unauthorized("no session")),
@@ -86,6 +93,39 @@ async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event
     Ok(reply)
 }
 
+/// A dialect's client event: decoded into the native command behind it, which then
+/// takes the native path (an event the dialect does not name is taken as a native
+/// command). Returns the native ack `data`, and the dialect's answer to shape from it.
+async fn in_dialect<A: Adapter>(
+    app: &App,
+    s: &SocketRef<A>,
+    session: &Session,
+    dialect: Dialect,
+    event: &str,
+    data: Result<Value, DomainError>,
+) -> (DomainResult<Value>, Option<Answer>) {
+    let data = match data {
+        Ok(data) => dialect::or_empty(data),
+        Err(e) => return (Err(e), None),
+    };
+    let decoded = match dialect.decode(event, data.clone()) {
+        Ok(Some(decoded)) => decoded,
+        Ok(None) => return (route(app, s, session, event, Ok(data)).await.and_then(ack_data), None),
+        Err(e) => return (Err(e), None),
+    };
+    let answer = decoded.reply.map(|shape| Answer { shape, request: decoded.payload.clone() });
+    let result = match decoded.command {
+        Some(command) => route(app, s, session, command, Ok(decoded.payload)).await.and_then(ack_data),
+        None => Ok(Value::Object(serde_json::Map::new())),
+    };
+    (result, answer)
+}
+
+/// A native ack's `data` as JSON.
+fn ack_data(reply: Reply) -> DomainResult<Value> {
+    serde_json::to_value(reply).map_err(|e| DomainError::internal(&e))
+}
+
 /// Hands a parsed command to its area's executor.
 async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, command: Command) -> DomainResult<Reply> {
     match command {
@@ -118,6 +158,9 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     app.calls.connection_closed(&connection).await;
     if let Some(session) = s.extensions.get::<Session>() {
         app.presence.disconnected(&session.identity().user_id, &connection).await;
+        if let Some(dialect) = session.dialect {
+            app.dialects.closed(dialect);
+        }
     }
     metrics::gauge!("chorus_connected_sockets").decrement(1.0);
     tracing::debug!(sid = %s.id, ?reason, "socket closed");

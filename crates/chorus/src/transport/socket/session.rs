@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::adapters::wire::dialect::Dialect;
 use crate::domain::model::Identity;
 
 /// Who a socket speaks for (replaced by `auth:refresh`), and where it comes from.
@@ -20,12 +21,14 @@ pub struct Session {
     /// rooms, subscriptions) is released only after the last command that could add to
     /// it, and commands that arrive later are refused.
     pub(crate) closed: Arc<tokio::sync::RwLock<bool>>,
+    /// The dialect the socket speaks; `None`: the native protocol.
+    pub dialect: Option<Dialect>,
 }
 
 impl Session {
     /// The session of a socket the connect middleware admitted.
-    pub fn open(identity: Identity, ip: Option<String>, closed: Arc<tokio::sync::RwLock<bool>>) -> Self {
-        Self { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed }
+    pub fn open(identity: Identity, ip: Option<String>, closed: Arc<tokio::sync::RwLock<bool>>, dialect: Option<Dialect>) -> Self {
+        Self { identity: Arc::new(RwLock::new(Arc::new(identity))), ip, strikes: Arc::default(), closed, dialect }
     }
 
     /// Whom the socket speaks for now.
