@@ -21,7 +21,7 @@ use crate::adapters::redis::link::RedisLink;
 use crate::adapters::sql::SqlStore;
 use crate::adapters::wire::dialect::Dialect;
 use crate::adapters::wire::dialect::census::DialectCensus;
-use crate::auth::jwt::{TokenVerifier, VerificationKey};
+use crate::auth::jwt::{ClaimNames, TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
 use crate::config::{AuthSettings, ServerSettings, Settings};
 use crate::lifecycle::{Stage, Tasks};
@@ -68,6 +68,7 @@ impl Application {
             settings.auth.jwt_issuer.as_deref(),
             settings.auth.jwt_audience.as_deref(),
             settings.auth.jwt_leeway.as_secs(),
+            ClaimNames { user: settings.auth.jwt_user_claim.clone(), name: settings.auth.jwt_name_claim.clone() },
         )?;
         let store = SqlStore::connect(settings.store.database_url.expose(), &tasks)
             .await

@@ -81,6 +81,13 @@ pub struct AuthSettings {
     pub jwt_issuer: Option<String>,
     /// Required `aud` claim, when set (`jwt_audience`).
     pub jwt_audience: Option<String>,
+    /// The claim holding the user id: `sub` by default, or the claim an existing app
+    /// already signs (`userId`, `id`, `_id`); a whole number is read as its decimal
+    /// string (`jwt_user_claim`).
+    pub jwt_user_claim: String,
+    /// The claim holding the display name; unset reads `username`, else `name`
+    /// (`jwt_name_claim`).
+    pub jwt_name_claim: Option<String>,
     /// Clock skew tolerated on `exp`, in whole seconds, capped at 30 s (`jwt_leeway_secs`).
     pub jwt_leeway: Duration,
     /// Where the generated development secret is kept when no key is configured
@@ -430,6 +437,12 @@ impl Settings {
         if auth.jwt_secret.is_some() && auth.jwt_public_key.is_some() {
             anyhow::bail!("set either jwt_secret (HS256) or jwt_public_key (RS256/ES256), not both");
         }
+        if auth.jwt_user_claim.trim().is_empty() {
+            anyhow::bail!("jwt_user_claim is empty: name the claim that holds the user id (default sub)");
+        }
+        if auth.jwt_name_claim.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            anyhow::bail!("jwt_name_claim is set but empty: name the claim that holds the display name, or leave it unset");
+        }
         if self.server.max_payload_bytes < 1024 {
             anyhow::bail!("max_payload_bytes must be at least 1024");
         }
@@ -524,6 +537,28 @@ mod tests {
             jail.set_env("CHORUS_TICK_MS", "0");
             let err = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string()).err().unwrap_or_default();
             assert_eq!(err, "tick_ms, ping_interval_ms and ping_timeout_ms must be positive");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_token_claim_names_are_read_and_an_empty_one_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string())?;
+            assert_eq!((s.auth.jwt_user_claim.as_str(), s.auth.jwt_name_claim.as_deref()), ("sub", None), "the defaults");
+            jail.create_file("chorus.toml", "jwt_user_claim = \"userId\"\n")?;
+            jail.set_env("CHORUS_JWT_NAME_CLAIM", "displayName");
+            let flags = SettingsFlags { config: Some("chorus.toml".into()), ..Default::default() };
+            let s = Settings::load(&flags).map_err(|e| e.to_string())?;
+            assert_eq!((s.auth.jwt_user_claim.as_str(), s.auth.jwt_name_claim.as_deref()), ("userId", Some("displayName")));
+            jail.set_env("CHORUS_JWT_USER_CLAIM", "");
+            let err = Settings::load(&flags).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(err.starts_with("jwt_user_claim is empty"), "{err}");
+            jail.set_env("CHORUS_JWT_USER_CLAIM", "id");
+            jail.set_env("CHORUS_JWT_NAME_CLAIM", " ");
+            let err = Settings::load(&flags).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(err.starts_with("jwt_name_claim is set but empty"), "{err}");
             Ok(())
         });
     }

@@ -1,11 +1,17 @@
 //! JWT verification (PROTOCOL.md §1): the algorithm is pinned by configuration, so
-//! `alg: none` and algorithm switching are refused; `sub` and `exp` are required;
-//! `nbf` and `iat` may not lie in the future (beyond the leeway); `iss`/`aud` are
-//! checked when configured; `sub` is an id (no whitespace or control characters).
+//! `alg: none` and algorithm switching are refused; the user id claim (`sub` unless
+//! `jwt_user_claim` names another) and `exp` are required; `nbf` and `iat` may not lie
+//! in the future (beyond the leeway); `iss`/`aud` are checked when configured; the user
+//! id is an id (no whitespace or control characters), or a whole number taken as its
+//! decimal string.
+
+use std::fmt;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use super::secret::Secret;
 use crate::domain::model::{Identity, Role};
@@ -40,7 +46,8 @@ pub enum VerificationKey {
     PublicPem(String),
 }
 
-/// Claims Chorus reads.
+/// The claims `issue_token` writes (the verifier reads a token's claims by name, since
+/// the user id and display name claims are configured).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -59,13 +66,111 @@ pub struct Claims {
     pub roles: Vec<String>,
 }
 
+/// Longest display name kept, in characters.
+const MAX_NAME_CHARS: usize = 64;
+
+/// Longest avatar kept, in characters.
+const MAX_AVATAR_CHARS: usize = 512;
+
+/// Largest numeric user id: beyond 2^53 - 1 a JSON number is not exact in JavaScript,
+/// so the app that minted it may not agree on which user it names.
+const MAX_NUMERIC_USER_ID: u64 = (1 << 53) - 1;
+
+/// Which claims carry the user id and the display name (`jwt_user_claim`,
+/// `jwt_name_claim`): apps that already sign tokens keep their own claim names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// The claim holding the user id; `sub` by default.
+    pub user: String,
+    /// The claim holding the display name; `None` reads `username`, else `name`.
+    pub name: Option<String>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self { user: "sub".to_owned(), name: None }
+    }
+}
+
 /// Checks user tokens.
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    claims: ClaimNames,
 }
 
-/// Whether `sub` can be a user id: 1–128 bytes, no whitespace, no control characters
+/// A token's claims by name (the user id and display name claims are configured, so
+/// no fixed struct can hold them). A claim Chorus reads refuses the token when it is
+/// repeated, as a derived struct refuses a repeated field; a repeated claim Chorus does
+/// not read is ignored.
+struct ClaimSet {
+    claims: Map<String, Value>,
+    repeated: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for ClaimSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimSetVisitor;
+        impl<'de> Visitor<'de> for ClaimSetVisitor {
+            type Value = ClaimSet;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<ClaimSet, M::Error> {
+                let mut set = ClaimSet { claims: Map::new(), repeated: Vec::new() };
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if set.claims.contains_key(&name) {
+                        set.repeated.push(name.clone());
+                    }
+                    set.claims.insert(name, value);
+                }
+                Ok(set)
+            }
+        }
+        deserializer.deserialize_map(ClaimSetVisitor)
+    }
+}
+
+impl ClaimSet {
+    /// The claim `name` as it was written; a repeated claim is refused.
+    fn raw(&self, name: &str) -> Result<Option<&Value>, TokenRefusal> {
+        if self.repeated.iter().any(|r| r == name) {
+            return Err(TokenRefusal::Invalid);
+        }
+        Ok(self.claims.get(name))
+    }
+
+    /// The claim `name` read as a `T` (absent: `None`); a claim of another type is
+    /// refused, as a mistyped claim always was.
+    fn typed<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, TokenRefusal> {
+        self.raw(name)?.map(|v| T::deserialize(v).map_err(|_| TokenRefusal::Invalid)).transpose()
+    }
+
+    /// The user id: a string that `valid_subject` accepts, or a whole number from 0 to
+    /// 2^53 - 1 as its decimal string. Anything else, or no such claim, is refused.
+    fn user_id(&self, claim: &str) -> Result<String, TokenRefusal> {
+        match self.raw(claim)? {
+            Some(Value::String(id)) if valid_subject(id) => Ok(id.clone()),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(id) if id <= MAX_NUMERIC_USER_ID => Ok(id.to_string()),
+                _ => Err(TokenRefusal::Invalid),
+            },
+            _ => Err(TokenRefusal::Invalid),
+        }
+    }
+
+    /// The display name: the configured claim when it is a string (any other value is
+    /// ignored), else `username`, else `name`, as strings.
+    fn display_name(&self, claim: Option<&str>) -> Result<Option<String>, TokenRefusal> {
+        let name = match claim {
+            Some(claim) => self.raw(claim)?.and_then(Value::as_str).map(str::to_owned),
+            None => self.typed::<Option<String>>("username")?.flatten().or(self.typed::<Option<String>>("name")?.flatten()),
+        };
+        Ok(name.map(|n| n.chars().take(MAX_NAME_CHARS).collect()))
+    }
+}
+
+/// Whether a string claim can be a user id: 1–128 bytes, no whitespace, no control characters
 /// (C0, DEL, C1), and no invisible format characters (bidi overrides, zero-width), so an
 /// id never forges or hides text in a log line or a client's screen.
 fn valid_subject(sub: &str) -> bool {
@@ -81,7 +186,13 @@ fn is_invisible_format(c: char) -> bool {
 }
 
 impl TokenVerifier {
-    pub fn new(key: &VerificationKey, issuer: Option<&str>, audience: Option<&str>, leeway_secs: u64) -> anyhow::Result<Self> {
+    pub fn new(
+        key: &VerificationKey,
+        issuer: Option<&str>,
+        audience: Option<&str>,
+        leeway_secs: u64,
+        claims: ClaimNames,
+    ) -> anyhow::Result<Self> {
         let (key, alg) = match key {
             VerificationKey::Shared(secret) => (DecodingKey::from_secret(secret.expose().as_bytes()), Algorithm::HS256),
             VerificationKey::PublicPem(pem) => {
@@ -96,7 +207,9 @@ impl TokenVerifier {
         };
         let mut validation = Validation::new(alg);
         validation.leeway = leeway_secs.min(MAX_LEEWAY_SECS);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // The user id claim, `sub` or another, is required by `verify` itself: the library
+        // would refuse a numeric `sub`, which the user id rule accepts.
+        validation.set_required_spec_claims(&["exp"]);
         validation.validate_exp = true;
         // A token that is not valid yet is refused like any invalid one (`auth_invalid`).
         validation.validate_nbf = true;
@@ -107,7 +220,7 @@ impl TokenVerifier {
         if let Some(iss) = issuer {
             validation.set_issuer(&[iss]);
         }
-        Ok(Self { key, validation })
+        Ok(Self { key, validation, claims })
     }
 
     /// Verifies a token and returns who it speaks for.
@@ -119,22 +232,24 @@ impl TokenVerifier {
         if token.len() > 8 * 1024 {
             return Err(TokenRefusal::Invalid);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<ClaimSet>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => TokenRefusal::Expired,
             _ => TokenRefusal::Invalid,
         })?;
         let c = data.claims;
-        if !valid_subject(&c.sub) {
-            return Err(TokenRefusal::Invalid);
-        }
+        let user_id = c.user_id(&self.claims.user)?;
+        // The library checked that `exp` is a number; Chorus keeps it as whole seconds.
+        let expires_at = c.typed::<i64>("exp")?.ok_or(TokenRefusal::Invalid)?;
+        let issued_at = c.typed::<Option<i64>>("iat")?.flatten();
         // Revocation refuses tokens issued before a cut-off: one that claims to be
         // issued in the future would escape every revocation.
         let latest_issue = time::OffsetDateTime::now_utc().unix_timestamp().saturating_add_unsigned(self.validation.leeway);
-        if c.iat.is_some_and(|iat| iat > latest_issue) {
+        if issued_at.is_some_and(|iat| iat > latest_issue) {
             return Err(TokenRefusal::Invalid);
         }
         let roles = c
-            .roles
+            .typed::<Vec<String>>("roles")?
+            .unwrap_or_default()
             .iter()
             .filter_map(|r| match r.as_str() {
                 "admin" => Some(Role::Admin),
@@ -143,14 +258,14 @@ impl TokenVerifier {
             })
             .collect();
         Ok(Identity {
-            user_id: c.sub,
-            username: c.username.or(c.name).map(|n| n.chars().take(64).collect()),
-            avatar: c.avatar.map(|a| a.chars().take(512).collect()),
-            verified: c.verified,
+            user_id,
+            username: c.display_name(self.claims.name.as_deref())?,
+            avatar: c.typed::<Option<String>>("avatar")?.flatten().map(|a| a.chars().take(MAX_AVATAR_CHARS).collect()),
+            verified: c.typed::<bool>("verified")?.unwrap_or(false),
             roles,
-            expires_at: c.exp,
+            expires_at,
             guest: false,
-            issued_at: c.iat,
+            issued_at,
         })
     }
 }
@@ -176,7 +291,7 @@ mod tests {
     use super::*;
 
     fn verifier() -> TokenVerifier {
-        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0).unwrap()
+        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, ClaimNames::default()).unwrap()
     }
 
     #[test]
@@ -196,7 +311,14 @@ mod tests {
     }
 
     fn with_leeway(secs: u64) -> TokenVerifier {
-        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, secs).unwrap()
+        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, secs, ClaimNames::default()).unwrap()
+    }
+
+    /// A verifier that reads the user id from `user` and, when given, the display name
+    /// from `name`.
+    fn reading(user: &str, name: Option<&str>) -> TokenVerifier {
+        let claims = ClaimNames { user: user.to_owned(), name: name.map(str::to_owned) };
+        TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, claims).unwrap()
     }
 
     #[test]
@@ -247,5 +369,92 @@ mod tests {
         assert_eq!(verifier().verify(none), Err(TokenRefusal::Invalid));
         assert_eq!(verifier().verify(""), Err(TokenRefusal::Missing));
         assert_eq!(verifier().verify("garbage"), Err(TokenRefusal::Invalid));
+    }
+
+    #[test]
+    fn a_user_claim_other_than_sub_carries_the_user_id_and_sub_is_not_required() {
+        let t = signed(&serde_json::json!({"userId": "u-17", "exp": now() + 60}));
+        assert_eq!(reading("userId", None).verify(&t).map(|w| w.user_id), Ok("u-17".to_owned()));
+        // With `sub` present too, the configured claim still names the user.
+        let both = signed(&serde_json::json!({"sub": "someone-else", "userId": "u-17", "exp": now() + 60}));
+        assert_eq!(reading("userId", None).verify(&both).map(|w| w.user_id), Ok("u-17".to_owned()));
+        // The default verifier still requires `sub`.
+        assert_eq!(verifier().verify(&t), Err(TokenRefusal::Invalid));
+    }
+
+    #[test]
+    fn a_numeric_user_claim_is_taken_as_its_decimal_string() {
+        let t = signed(&serde_json::json!({"id": 42, "exp": now() + 60}));
+        assert_eq!(reading("id", None).verify(&t).map(|w| w.user_id), Ok("42".to_owned()));
+        let zero = signed(&serde_json::json!({"id": 0, "exp": now() + 60}));
+        assert_eq!(reading("id", None).verify(&zero).map(|w| w.user_id), Ok("0".to_owned()));
+        let largest = signed(&serde_json::json!({"id": 9_007_199_254_740_991_u64, "exp": now() + 60}));
+        assert_eq!(reading("id", None).verify(&largest).map(|w| w.user_id), Ok("9007199254740991".to_owned()));
+        let numeric_sub = signed(&serde_json::json!({"sub": 12345, "exp": now() + 60}));
+        assert_eq!(verifier().verify(&numeric_sub).map(|w| w.user_id), Ok("12345".to_owned()));
+    }
+
+    #[test]
+    fn a_mongo_id_string_is_a_user_id() {
+        let t = signed(&serde_json::json!({"_id": "507f1f77bcf86cd799439011", "exp": now() + 60}));
+        assert_eq!(reading("_id", None).verify(&t).map(|w| w.user_id), Ok("507f1f77bcf86cd799439011".to_owned()));
+    }
+
+    #[test]
+    fn a_user_claim_that_is_not_a_whole_number_or_an_id_string_is_refused() {
+        let refused = [
+            serde_json::json!(-1),
+            serde_json::json!(4.5),
+            serde_json::json!(42.0),
+            serde_json::json!(9_007_199_254_740_992_u64),
+            serde_json::json!(true),
+            serde_json::json!({"id": 1}),
+            serde_json::json!([1]),
+            serde_json::Value::Null,
+            serde_json::json!(""),
+            serde_json::json!("with space"),
+        ];
+        for id in refused {
+            let t = signed(&serde_json::json!({"userId": id, "sub": "fallback", "exp": now() + 60}));
+            assert_eq!(reading("userId", None).verify(&t), Err(TokenRefusal::Invalid), "{id}");
+        }
+        let missing = signed(&serde_json::json!({"sub": "fallback", "exp": now() + 60}));
+        assert_eq!(reading("userId", None).verify(&missing), Err(TokenRefusal::Invalid), "no userId");
+        // `exp` is still required whatever the user claim.
+        let no_exp = signed(&serde_json::json!({"userId": "u-17"}));
+        assert_eq!(reading("userId", None).verify(&no_exp), Err(TokenRefusal::Invalid), "no exp");
+        // A repeated user claim is refused, as a repeated `sub` always was.
+        let twice = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &RepeatedUserId, &EncodingKey::from_secret(b"s3cret")).unwrap();
+        assert_eq!(reading("userId", None).verify(&twice), Err(TokenRefusal::Invalid), "userId twice");
+    }
+
+    /// Claims that name `userId` twice, which `serde_json::Value` cannot hold.
+    struct RepeatedUserId;
+
+    impl Serialize for RepeatedUserId {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(3))?;
+            m.serialize_entry("userId", "ann")?;
+            m.serialize_entry("userId", "mallory")?;
+            m.serialize_entry("exp", &(now() + 60))?;
+            m.end()
+        }
+    }
+
+    #[test]
+    fn the_name_claim_picks_the_display_name() {
+        let t = signed(&serde_json::json!({"userId": 7, "displayName": "Ann", "username": "ann_1", "name": "A.", "exp": now() + 60}));
+        assert_eq!(reading("userId", Some("displayName")).verify(&t).map(|w| w.username), Ok(Some("Ann".to_owned())));
+        // Not a string: as if absent, and `username`/`name` are not read instead.
+        let numeric = signed(&serde_json::json!({"userId": 7, "displayName": 5, "username": "ann_1", "exp": now() + 60}));
+        assert_eq!(reading("userId", Some("displayName")).verify(&numeric).map(|w| w.username), Ok(None));
+        // Cut like every display name.
+        let long = signed(&serde_json::json!({"userId": 7, "displayName": "a".repeat(100), "exp": now() + 60}));
+        assert_eq!(reading("userId", Some("displayName")).verify(&long).map(|w| w.username.map(|n| n.len())), Ok(Some(64)));
+        // Unset: `username`, else `name`.
+        assert_eq!(reading("userId", None).verify(&t).map(|w| w.username), Ok(Some("ann_1".to_owned())));
+        let only_name = signed(&serde_json::json!({"sub": "ann", "name": "A.", "exp": now() + 60}));
+        assert_eq!(verifier().verify(&only_name).map(|w| w.username), Ok(Some("A.".to_owned())));
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{SECRET, TestSocket, spawn_app, token_for};
+use crate::support::{SECRET, TestSocket, spawn_app, spawn_app_with, token_for};
 
 #[tokio::test]
 async fn a_token_in_auth_connects_joins_the_user_room_and_gets_session_ready() {
@@ -69,5 +69,44 @@ async fn a_socket_is_closed_when_its_token_expires_unless_refreshed() {
     assert!(short.closed_within(Duration::from_secs(6)).await, "expired socket still open");
     assert!(!kept.closed_within(Duration::from_millis(500)).await, "refreshed socket was closed");
     kept.ok("content:join", json!({"contentId": "still-here"})).await;
+    app.stop().await;
+}
+
+/// A token signed with the test secret, with whatever claims an existing app writes.
+fn signed(claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).expect("token")
+}
+
+#[tokio::test]
+async fn an_existing_apps_token_is_read_through_the_configured_user_and_name_claims() {
+    let app = spawn_app_with(|s| {
+        s.auth.jwt_user_claim = "userId".to_owned();
+        s.auth.jwt_name_claim = Some("displayName".to_owned());
+    })
+    .await;
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    let ann = signed(json!({"userId": 7, "displayName": "Ann", "exp": exp}));
+
+    // Socket connect: the numeric id is the user id "7".
+    let mut socket = TestSocket::connect(app.addr, Some(json!({"token": ann})), "", None).await.expect("connect with userId");
+    assert_eq!(socket.expect("session:ready", |_| true).await["userId"], "7");
+    // auth:refresh reads the same claims: a fresh token for user 7 is the same user.
+    let later = signed(json!({"userId": 7, "displayName": "Ann", "exp": exp + 60}));
+    assert!(socket.ok("auth:refresh", json!({"token": later})).await["expiresAt"].is_string());
+
+    // REST: user 7 follows someone, and the follower list shows the display name.
+    let (status, body) = app.rest(reqwest::Method::POST, "/api/users/creator/follow", Some(&ann), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, followers) = app.rest(reqwest::Method::GET, "/api/users/creator/followers", Some(&ann), None).await;
+    let users = followers["data"]["users"].as_array().cloned().unwrap_or_default();
+    assert_eq!(users.iter().map(|u| (u["id"].clone(), u["username"].clone())).collect::<Vec<_>>(), [(json!("7"), json!("Ann"))]);
+
+    // Without userId (a `sub` does not stand in for it), the token is refused on both doors.
+    let no_user = signed(json!({"sub": "ann", "displayName": "Ann", "exp": exp}));
+    assert_eq!(refusal_code(&app, json!({"token": no_user})).await, "auth_invalid");
+    let (status, body) = app.rest(reqwest::Method::POST, "/api/users/creator/follow", Some(&no_user), None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("auth_invalid")), "{body}");
     app.stop().await;
 }
