@@ -104,7 +104,8 @@ fn print_token(auth: &AuthSettings, user: &str, name: Option<&str>, ttl: i64) ->
         Some(s) => s.clone(),
         None => chorus::app::dev_secret(auth)?,
     };
-    println!("{}", issue_token(&secret, user, name, ttl)?);
+    let names = chorus::auth::jwt::ClaimNames { user: auth.jwt_user_claim.clone(), name: auth.jwt_name_claim.clone() };
+    println!("{}", issue_token(&secret, user, name, ttl, &names)?);
     Ok(())
 }
 

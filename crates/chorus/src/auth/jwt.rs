@@ -271,7 +271,7 @@ impl TokenVerifier {
 }
 
 /// Mints HS256 tokens (development and `chorus token`).
-pub fn issue_token(secret: &Secret, user: &str, name: Option<&str>, ttl_secs: i64) -> anyhow::Result<String> {
+pub fn issue_token(secret: &Secret, user: &str, name: Option<&str>, ttl_secs: i64, names: &ClaimNames) -> anyhow::Result<String> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = Claims {
         sub: user.to_owned(),
@@ -283,6 +283,14 @@ pub fn issue_token(secret: &Secret, user: &str, name: Option<&str>, ttl_secs: i6
         verified: false,
         roles: Vec::new(),
     };
+    // The id and the name also under the claims this server reads them from.
+    let mut claims = serde_json::to_value(&claims)?;
+    if let Some(fields) = claims.as_object_mut() {
+        fields.insert(names.user.clone(), serde_json::Value::String(user.to_owned()));
+        if let (Some(claim), Some(name)) = (&names.name, name) {
+            fields.insert(claim.clone(), serde_json::Value::String(name.to_owned()));
+        }
+    }
     Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.expose().as_bytes()))?)
 }
 
@@ -295,8 +303,17 @@ mod tests {
     }
 
     #[test]
+    fn a_token_it_issued_carries_the_configured_claims() {
+        let names = ClaimNames { user: "userId".into(), name: Some("displayName".into()) };
+        let t = issue_token(&Secret::new("s3cret"), "7", Some("Ann"), 60, &names).unwrap();
+        let verifier = TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, names).unwrap();
+        let identity = verifier.verify(&t).unwrap();
+        assert_eq!((identity.user_id.as_str(), identity.username.as_deref()), ("7", Some("Ann")));
+    }
+
+    #[test]
     fn a_token_it_issued_is_accepted_with_its_claims() {
-        let t = issue_token(&Secret::new("s3cret"), "alice", Some("Alice"), 60).unwrap();
+        let t = issue_token(&Secret::new("s3cret"), "alice", Some("Alice"), 60, &ClaimNames::default()).unwrap();
         let who = verifier().verify(&t).unwrap();
         assert_eq!(who.user_id, "alice");
         assert_eq!(who.username.as_deref(), Some("Alice"));
@@ -360,9 +377,9 @@ mod tests {
 
     #[test]
     fn expired_wrongly_signed_and_unsigned_tokens_are_refused() {
-        let expired = issue_token(&Secret::new("s3cret"), "alice", None, -120).unwrap();
+        let expired = issue_token(&Secret::new("s3cret"), "alice", None, -120, &ClaimNames::default()).unwrap();
         assert_eq!(verifier().verify(&expired), Err(TokenRefusal::Expired));
-        let other = issue_token(&Secret::new("other"), "alice", None, 60).unwrap();
+        let other = issue_token(&Secret::new("other"), "alice", None, 60, &ClaimNames::default()).unwrap();
         assert_eq!(verifier().verify(&other), Err(TokenRefusal::Invalid));
         // {"alg":"none","typ":"JWT"}.{"sub":"alice","exp":9999999999}.
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.";

@@ -47,7 +47,7 @@ async fn refusals_carry_the_protocol_codes() {
     let app = spawn_app().await;
     assert_eq!(refusal_code(&app, json!({})).await, "auth_missing");
     assert_eq!(refusal_code(&app, json!({"token": "not-a-jwt"})).await, "auth_invalid");
-    let wrong_key = chorus::auth::jwt::issue_token(&chorus::auth::secret::Secret::new("other-secret"), "mallory", None, 60).unwrap();
+    let wrong_key = chorus::auth::jwt::issue_token(&chorus::auth::secret::Secret::new("other-secret"), "mallory", None, 60, &Default::default()).unwrap();
     assert_eq!(refusal_code(&app, json!({"token": wrong_key})).await, "auth_invalid");
     // {"alg":"none"} with a valid-looking body and no signature.
     let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.";

@@ -80,7 +80,7 @@ impl Drop for TestApp {
 }
 
 pub fn token_for(user: &str, ttl: i64) -> String {
-    issue_token(&Secret::new(SECRET), user, Some(&format!("{user} name")), ttl).expect("token")
+    issue_token(&Secret::new(SECRET), user, Some(&format!("{user} name")), ttl, &Default::default()).expect("token")
 }
 
 /// Settings of a test node: port 0, a fresh SQLite file, short tick.
