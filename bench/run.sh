@@ -18,6 +18,8 @@
 #   PORT_BASE    first port used               (default 3900)
 #   CHORUS_LOG   RUST_LOG for Chorus           (default warn: the bench measures serving, not logging)
 #   WAIT_QUIET   seconds to wait for other work on the machine to stop (default 0)
+#   VIDEO_EVERY  every Nth receiver speaks the video dialect, Chorus only (default 0:
+#                none; 2 = half)
 #   CHORUS_BIN   the Chorus binary measured     (default target/release/chorus, built here;
 #                another build, e.g. the one before a change, to measure it back to back)
 set -euo pipefail
@@ -160,6 +162,7 @@ for s in $SERVERS; do
   echo "== $s (pid $SERVER_PID) on $url"
   flags=()
   [ "$KEEP_GOING" = 1 ] && flags+=(--keep-going)
+  [ "$s" = chorus ] && [ "${VIDEO_EVERY:-0}" != 0 ] && flags+=(--video-every "$VIDEO_EVERY")
   timeout "$BENCH_TIMEOUT" target/release/chorus-bench run \
     --url "$url" --label "$s" --server-pid "$SERVER_PID" \
     --receivers "$RECEIVERS" --publishers "$PUBLISHERS" --rates "$RATES" \

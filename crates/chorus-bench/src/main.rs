@@ -158,6 +158,11 @@ struct RunArgs {
     /// publishers stay on --url, so receivers elsewhere measure cross-node delivery.
     #[arg(long, value_delimiter = ',')]
     receiver_urls: Vec<String>,
+    /// Every Nth receiver speaks the `video` dialect (Chorus only; 2 = half of them):
+    /// it connects with `auth.dialect = "video"`, joins with `video:join` and counts
+    /// `video:like` and `video:comment` (0 = every receiver is native).
+    #[arg(long, default_value_t = 0)]
+    video_every: usize,
     /// Cluster runs: other server processes (the other nodes, Redis) whose CPU counts as
     /// the server's, not as noise.
     #[arg(long, value_delimiter = ',')]
@@ -372,6 +377,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Opens the WebSocket, waits for the Engine.IO open packet, connects the default
 /// namespace with `{"token"}` auth and waits for the CONNECT ack.
 async fn connect(ep: &Endpoint, token: &str) -> anyhow::Result<Ws> {
+    connect_speaking(ep, token, None).await
+}
+
+/// `connect`, with `auth.dialect` when a dialect is named.
+async fn connect_speaking(ep: &Endpoint, token: &str, dialect: Option<&str>) -> anyhow::Result<Ws> {
     let tcp = TcpStream::connect(ep.addr).await.context("tcp connect")?;
     tcp.set_nodelay(true)?;
     let (mut ws, _) =
@@ -386,11 +396,11 @@ async fn connect(ep: &Endpoint, token: &str) -> anyhow::Result<Ws> {
             _ => {}
         }
     }
-    ws.send(Message::text(format!(
-        "40{{\"token\":{}}}",
-        json_str(token)
-    )))
-    .await?;
+    let auth = match dialect {
+        Some(d) => format!("40{{\"token\":{},\"dialect\":{}}}", json_str(token), json_str(d)),
+        None => format!("40{{\"token\":{}}}", json_str(token)),
+    };
+    ws.send(Message::text(auth)).await?;
     loop {
         let text = next_text(&mut ws).await?;
         match wire::classify(&text) {
@@ -414,10 +424,12 @@ async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
     }
 }
 
-/// Sends `content:join` with ack id 0 and waits for an `ok:true` ack.
-async fn join(ws: &mut Ws, content_id: &str) -> anyhow::Result<()> {
+/// Sends `content:join` (`video:join` in the video dialect) with ack id 0 and waits
+/// for an `ok:true` ack.
+async fn join(ws: &mut Ws, content_id: &str, dialect: Option<&str>) -> anyhow::Result<()> {
+    let event = if dialect == Some("video") { "video:join" } else { "content:join" };
     ws.send(Message::text(format!(
-        "420[\"content:join\",{{\"contentId\":{}}}]",
+        "420[\"{event}\",{{\"contentId\":{}}}]",
         json_str(content_id)
     )))
     .await?;
@@ -447,8 +459,9 @@ async fn receiver(
             Some(&format!("receiver {idx}")),
             now_us() / 1_000_000 + 86_400,
         )?;
-        let mut ws = connect(ctx.receiver_node(idx).1, &token).await?;
-        join(&mut ws, &ctx.args.content_id).await?;
+        let dialect = (ctx.args.video_every > 0 && idx % ctx.args.video_every == 0).then_some("video");
+        let mut ws = connect_speaking(ctx.receiver_node(idx).1, &token, dialect).await?;
+        join(&mut ws, &ctx.args.content_id, dialect).await?;
         anyhow::Ok(ws)
     };
     let limit = Duration::from_secs_f64(ctx.args.handshake_timeout);
@@ -487,7 +500,7 @@ async fn receive_loop(ctx: &Ctx, idx: usize, mut ws: Ws) -> String {
         };
         let s = text.as_str();
         match wire::classify(s) {
-            Frame::Event("content:like") => {
+            Frame::Event("content:like" | "video:like") => {
                 let now = now_us();
                 shard.likes.fetch_add(1, Ordering::Relaxed);
                 mine.fetch_add(1, Ordering::Relaxed);
@@ -496,7 +509,7 @@ async fn receive_loop(ctx: &Ctx, idx: usize, mut ws: Ws) -> String {
                 }
                 shard.last_us.fetch_max(now, Ordering::Relaxed);
             }
-            Frame::Event("content:comment") => {
+            Frame::Event("content:comment" | "video:comment") => {
                 let now = now_us();
                 shard.comments.fetch_add(1, Ordering::Relaxed);
                 mine.fetch_add(1, Ordering::Relaxed);
