@@ -208,9 +208,9 @@ test("the backend's socketService maps onto the server API with the seed's room 
     s.emit('video:join', { contentId });
     await joined;
   }
-  // getRoomStats('video_123') → { size: 2, ... }
+  // getRoomStats('video_123') → { size: 45, connected: true }
   const stats = await restOk('GET', `/api/server/rooms/video_${contentId}`, { serverKey: server().serverKey });
-  assert.equal(stats.size, 2);
+  assert.deepEqual(stats, { room: `video_${contentId}`, size: 2, connected: true });
   // emitVideoView(contentId, viewsCount), through the server API into `video_${contentId}`.
   const seen = waitFor(b, 'video:view', (d) => d.viewsCount === 15234);
   await restOk('POST', '/api/server/emit', {

@@ -172,7 +172,8 @@ async fn stats(State(app): State<App>, _: ServerCaller) -> ApiResult<Value> {
 
 async fn room_size(State(app): State<App>, _: ServerCaller, Path(room): Path<String>) -> ApiResult<Value> {
     let parsed = named_room(&app, &room)?;
-    Ok(ok(json!({ "room": room, "size": app.publisher.room_size(&parsed).await })))
+    // `connected`: the socket server answers (the video app's `getRoomStats`).
+    Ok(ok(json!({ "room": room, "size": app.publisher.room_size(&parsed).await, "connected": true })))
 }
 
 async fn content_analytics(State(app): State<App>, _: ServerCaller, Path(id): Path<String>) -> ApiResult<Value> {
