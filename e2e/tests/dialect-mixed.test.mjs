@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  checkedSeq, connect, emitOk, rawSocket, registerContent, restOk, startServer, stopServer, token, uid, waitFor, withoutSeq,
+  checkedSeq, connect, emitOk, rawSocket, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq,
 } from '../lib/server.mjs';
 
 before(() => startServer());
@@ -137,4 +137,28 @@ test('a dialect socket resumes its session: the events it missed arrive translat
   const next = waitFor(again, 'video:like', (d) => d.likesCount === 3);
   await restOk('POST', `/api/content/${contentId}/like`, { token: token(uid('c')) });
   assert.equal((await next).contentId, contentId, 'the resumed socket is back in the video room');
+});
+
+test('a broadcast is encoded once per dialect in the room, not once per socket', { timeout: 20_000 }, async () => {
+  const contentId = uid('item');
+  await registerContent(contentId, { type: 'video', ownerId: uid('owner') });
+  const sockets = [];
+  for (let i = 0; i < 3; i++) {
+    const s = await video(uid(`video${i}`));
+    const joined = waitFor(s, 'video:joined');
+    s.emit('video:join', { contentId });
+    await joined;
+    sockets.push(s);
+  }
+  const encodings = async () => {
+    const res = await fetch(`${server().url}/metrics`);
+    const line = (await res.text()).split('\n').find((l) => l.startsWith('chorus_dialect_encodings_total{')
+      && l.includes('dialect="video"') && l.includes('as="video:like"'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  const before = await encodings();
+  const likes = sockets.map((s) => waitFor(s, 'video:like', (d) => d.contentId === contentId));
+  await restOk('POST', `/api/content/${contentId}/like`, { token: token(uid('fan')) });
+  await Promise.all(likes);
+  assert.equal(await encodings() - before, 1, 'three video sockets, one encoding');
 });

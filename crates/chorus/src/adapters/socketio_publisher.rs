@@ -108,9 +108,18 @@ impl<A: Adapter> SocketIoPublisher<A> {
 }
 
 /// The event in `dialect`: what its encoder makes of it, payloads borrowed where they
-/// are the native one.
+/// are the native one. Counted in `chorus_dialect_encodings_total{dialect, as}` (`as`:
+/// the dialect's event name, `unchanged` or `dropped`), once per broadcast.
 pub fn frames<'a>(dialect: Dialect, event: &'a str, payload: &'a Value) -> Vec<(&'a str, Cow<'a, Value>)> {
-    match dialect.encode(event, payload) {
+    let encoded = dialect.encode(event, payload);
+    let made = match &encoded {
+        Encoded::Drop => "dropped",
+        Encoded::Same => "unchanged",
+        Encoded::Renamed(name) => name,
+        Encoded::Frames(frames) => frames.first().map_or("dropped", |(name, _)| *name),
+    };
+    metrics::counter!("chorus_dialect_encodings_total", "dialect" => dialect.name(), "as" => made).increment(1);
+    match encoded {
         Encoded::Drop => Vec::new(),
         Encoded::Same => vec![(event, Cow::Borrowed(payload))],
         Encoded::Renamed(name) => vec![(name, Cow::Borrowed(payload))],
