@@ -12,6 +12,7 @@ mod errors;
 mod hostile;
 mod hostile_tokens;
 mod contract;
+mod dialects;
 mod generated_contract;
 mod hostile_wire;
 mod limits;

@@ -1,0 +1,87 @@
+//! Seed dialects over the wire (docs/dialects.md §0): selection at connect, and bad
+//! input in a dialect refused as natively, with nothing changed and the server serving.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{SERVER_KEY, TestSocket, spawn_app_with, token_for};
+
+/// Payloads no dialect command accepts: wrong types, empty, over-long and hostile ids.
+fn hostile_payloads() -> Vec<Value> {
+    let long = "x".repeat(129);
+    vec![
+        json!("bare string"),
+        json!(42),
+        json!([1, 2, 3]),
+        json!({ "contentId": null, "chatRoomId": null }),
+        json!({ "contentId": "", "chatRoomId": "" }),
+        json!({ "contentId": long, "chatRoomId": long }),
+        json!({ "contentId": "a b", "chatRoomId": "a\u{0}b" }),
+        json!({ "contentId": -1, "chatRoomId": 1.5 }),
+        json!({ "contentId": { "$gt": "" }, "chatRoomId": ["r"] }),
+    ]
+}
+
+#[tokio::test]
+async fn bad_input_in_every_dialect_command_is_refused_as_natively_and_changes_nothing() {
+    let app = spawn_app_with(|s| s.server.dialect = Some("video".into())).await;
+    let (status, _) = app.rest(Method::PUT, "/api/server/content/target", Some(SERVER_KEY), Some(json!({ "type": "video", "ownerId": "owner" }))).await;
+    assert_eq!(status, 200);
+    let video = app.socket("mallory").await;
+    let chat = TestSocket::connect(app.addr, Some(json!({ "token": token_for("mallory", 3600), "dialect": "chatnotify" })), "", None)
+        .await
+        .expect("chatnotify socket");
+    let cases: &[(&TestSocket, &[&str])] = &[
+        (&video, &["video:join", "video:leave", "feed:new_content", "video:comment_typing", "video:watch_progress", "video:quality_change"]),
+        (&chat, &["join_room", "leave_room", "send_message", "get_history", "typing", "mark_read"]),
+    ];
+    for (socket, events) in cases {
+        for event in *events {
+            for payload in hostile_payloads() {
+                let ack = socket.call(event, payload.clone()).await;
+                assert_eq!(ack["ok"], json!(false), "{event} {payload} was accepted: {ack}");
+                let code = ack["error"]["code"].as_str().unwrap_or_default();
+                assert!(["bad_request", "not_found", "forbidden"].contains(&code), "{event} {payload}: {ack}");
+            }
+        }
+    }
+    // The same refusal as the native command behind it, word for word.
+    let native = TestSocket::connect(app.addr, Some(json!({ "token": token_for("nat", 3600), "dialect": "native" })), "", None)
+        .await
+        .expect("native socket");
+    let natively = native.call("content:join", json!({ "contentId": "" })).await;
+    let in_video = video.call("video:join", json!({ "contentId": "" })).await;
+    assert_eq!(in_video["error"], natively["error"]);
+
+    // Nothing changed: the item's counts, and no room holds the attacker.
+    let (_, item) = app.rest(Method::GET, "/api/content/target", Some(&token_for("viewer", 3600)), None).await;
+    assert_eq!(item["data"]["counts"], json!({ "likes": 0, "comments": 0, "views": 0, "shares": 0 }), "{item}");
+    let (_, room) = app.rest(Method::GET, "/api/server/rooms/video_target", Some(SERVER_KEY), None).await;
+    assert_eq!(room["data"]["size"], json!(0));
+    // And both sockets still work.
+    assert_eq!(video.ok("video:join", json!({ "contentId": "target" })).await["contentId"], json!("target"));
+    assert_eq!(chat.ok("subscribe_notifications", json!({})).await, json!({}));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dialect_comes_from_auth_then_the_query_then_the_setting_and_unknown_names_are_refused() {
+    let app = spawn_app_with(|s| s.server.dialect = Some("chatnotify".into())).await;
+    let token = token_for("ann", 3600);
+    // The setting: an unchanged client speaks chatnotify (`get_history` is its event).
+    let by_default = TestSocket::connect(app.addr, Some(json!({ "token": token })), "", None).await.expect("default");
+    assert_eq!(by_default.err("video:join", json!({ "contentId": "c" })).await, "bad_request");
+    assert_eq!(by_default.ok("subscribe_notifications", json!({})).await, json!({}));
+    // The query beats the setting, and auth beats the query.
+    let by_query = TestSocket::connect(app.addr, Some(json!({ "token": token })), "&dialect=video", None).await.expect("query");
+    assert_eq!(by_query.ok("video:join", json!({ "contentId": "c" })).await["contentId"], json!("c"));
+    let by_auth = TestSocket::connect(app.addr, Some(json!({ "token": token, "dialect": "native" })), "&dialect=video", None).await.expect("auth");
+    assert_eq!(by_auth.err("video:join", json!({ "contentId": "c" })).await, "bad_request");
+    assert_eq!(by_auth.ok("content:join", json!({ "contentId": "c" })).await["contentId"], json!("c"));
+    for (auth, query) in [(json!({ "token": token, "dialect": "klingon" }), ""), (json!({ "token": token }), "&dialect=%00")] {
+        let refused = TestSocket::connect(app.addr, Some(auth), query, None).await.err().expect("refused");
+        assert_eq!(refused.data["code"], json!("bad_request"), "{refused:?}");
+        assert!(refused.message.contains("unknown dialect"), "{refused:?}");
+    }
+    app.stop().await;
+}
