@@ -627,6 +627,8 @@ export interface CommentPosted {
 export interface CommentReaction {
   commentId: string;
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   count: number;
   emoji: string;
   userId: string;
@@ -640,6 +642,8 @@ export interface CommentRef {
 /** `comment:typing`. */
 export interface CommentTyping {
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   typing: boolean;
   user: UserSummary;
 }
@@ -649,6 +653,8 @@ export interface ContentComment {
   comment: Comment;
   commentsCount: number;
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   timestamp: Timestamp;
 }
 
@@ -656,6 +662,8 @@ export interface ContentComment {
 export interface ContentCounts {
   comments: number;
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   likes: number;
   shares: number;
   views: number;
@@ -664,6 +672,8 @@ export interface ContentCounts {
 /** `content:like`. */
 export interface ContentLike {
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   isLiked: boolean;
   likesCount: number;
   timestamp: Timestamp;
@@ -693,6 +703,8 @@ export interface ContentView {
 /** `content:viewers`. */
 export interface ContentViewers {
   contentId: string;
+  /** The item's stored type (`null` for an item not stored yet). */
+  contentType: string | null;
   viewerCount: number;
 }
 

@@ -266,6 +266,15 @@ export function connect(tok, opts = {}) {
   });
 }
 
+/** Resolves with nothing if `event` does not arrive on `socket` within `ms`; fails if it does. */
+export function silence(socket, event, ms = 400) {
+  return new Promise((ok, fail) => {
+    const seen = (data) => fail(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
+    socket.on(event, seen);
+    setTimeout(() => { socket.off(event, seen); ok(); }, ms);
+  });
+}
+
 /** Resolves with the `connect_error` of a socket that must be refused. */
 export function expectRefused(socket, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS) {
   return new Promise((ok, fail) => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { io } from 'socket.io-client';
-import { emitAck, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq } from '../lib/server.mjs';
+import { emitAck, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq, silence } from '../lib/server.mjs';
 
 before(() => startServer({ args: ['--dialect', 'chatnotify'] }));
 after(() => stopServer());
@@ -22,14 +22,6 @@ async function seedSocket(tok) {
   return socket;
 }
 after(() => opened.forEach((s) => s.close()));
-
-function silence(socket, event, ms = 400) {
-  return new Promise((ok, fail) => {
-    const seen = (data) => fail(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
-    socket.on(event, seen);
-    setTimeout(() => { socket.off(event, seen); ok(); }, ms);
-  });
-}
 
 /** "1. Create Chat Room (REST)": POST /api/chat/rooms {otherUserId}. */
 async function directRoom(tok, otherUserId) {

@@ -6,18 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   checkedSeq, connect, emitOk, rawSocket, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq,
+  silence,
 } from '../lib/server.mjs';
 
 before(() => startServer());
 after(() => stopServer());
-
-function silence(socket, event, ms = 400) {
-  return new Promise((ok, fail) => {
-    const seen = (data) => fail(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
-    socket.on(event, seen);
-    setTimeout(() => { socket.off(event, seen); ok(); }, ms);
-  });
-}
 
 const video = (userId) => connect(token(userId), { auth: { token: token(userId), dialect: 'video' } });
 const chatnotify = (userId) => connect(token(userId), { query: { dialect: 'chatnotify' } });

@@ -9,6 +9,7 @@ import { io } from 'socket.io-client';
 import {
   closeAllSockets, emitAck, expectRefused, rawSocket, registerContent, rest, restOk, server, startServer, stopServer,
   token, uid, waitFor, withoutSeq,
+  silence,
 } from '../lib/server.mjs';
 
 before(() => startServer({ args: ['--dialect', 'video'] }));
@@ -27,15 +28,6 @@ const connected = (socket) => new Promise((ok, fail) => {
   socket.once('connect', ok);
   socket.once('connect_error', (e) => fail(new Error(`connect_error: ${e.message} ${JSON.stringify(e.data)}`)));
 });
-
-/** Resolves with nothing if `event` does not arrive within `ms`; fails if it does. */
-function silence(socket, event, ms = 400) {
-  return new Promise((ok, fail) => {
-    const seen = (data) => fail(new Error(`unexpected ${event}: ${JSON.stringify(data)}`));
-    socket.on(event, seen);
-    setTimeout(() => { socket.off(event, seen); ok(); }, ms);
-  });
-}
 
 const isoTime = (s) => typeof s === 'string' && !Number.isNaN(Date.parse(s));
 
@@ -70,7 +62,8 @@ test('video rooms: join, like, comment, view and share through REST, typing, lea
   assert.equal(liked.body.success, true);
   assert.deepEqual(liked.body.data, { isLiked: true, likesCount: 1 });
   let ev = await seen;
-  assert.deepEqual({ ...withoutSeq(ev), timestamp: undefined }, { contentId: '123', userId: viewer, isLiked: true, likesCount: 1, timestamp: undefined });
+  assert.deepEqual({ ...withoutSeq(ev), timestamp: undefined }, { contentId: '123', contentType: 'video', userId: viewer, isLiked: true, likesCount: 1, timestamp: undefined },
+    'the seed fields, and the item type native content events carry');
   assert.ok(isoTime(ev.timestamp));
 
   // Comment → `video:comment` with the seed's comment shape.

@@ -62,7 +62,7 @@ test('a viewer interacting through the socket and through REST is seen live by a
   assert.equal(joinB.viewerCount, 2);
   assert.equal(joinB.likedByMe, false);
   const v2 = await viewersAtA.until((p) => p.viewerCount === 2);
-  assert.deepEqual(v2, { contentId: videoId, viewerCount: 2 });
+  assert.deepEqual(v2, { contentId: videoId, contentType: 'video', viewerCount: 2 });
 
   // --- socket: like
   let seen = waitFor(b, 'content:like', forVideo);
@@ -144,7 +144,7 @@ test('a viewer interacting through the socket and through REST is seen live by a
   // --- the coalesced counts stream reaches the final numbers
   const final = { likes: 1, comments: 2, views: 2, shares: 2 };
   const last = await countsAtB.until((p) => p.likes === 1 && p.comments === 2 && p.views === 2 && p.shares === 2);
-  assert.deepEqual(last, { contentId: videoId, ...final });
+  assert.deepEqual(last, { contentId: videoId, contentType: 'video', ...final });
 
   // --- GET /api/content/{id}
   const item = await restOk('GET', `/api/content/${videoId}`, { token: tokB });

@@ -470,8 +470,10 @@ impl ContentService {
             .store
             .set_comment_reaction(comment_id, &actor.identity.user_id, emoji, on, Timestamp::now())
             .await?;
+        let content_type = self.store.content(&comment.content_id).await?.map(|item| item.content_type);
         let reacted = ContentEvent::CommentReacted {
             content_id: comment.content_id.clone(),
+            content_type,
             comment_id: comment_id.to_owned(),
             emoji: emoji.to_owned(),
             user_id: actor.identity.user_id.clone(),
@@ -562,7 +564,9 @@ impl ContentService {
     }
 
     async fn publish_typing(&self, content_id: &str, user: &super::model::UserSummary, typing: bool, except: &ConnectionId) {
-        let event = ContentEvent::CommentTyping { content_id: content_id.to_owned(), user: user.clone(), typing };
+        // A typing indicator goes out even when the item's type cannot be read.
+        let content_type = self.store.content(content_id).await.ok().flatten().map(|item| item.content_type);
+        let event = ContentEvent::CommentTyping { content_id: content_id.to_owned(), content_type, user: user.clone(), typing };
         self.events.emit(Audience::RoomExcept(Room::Content(content_id.to_owned()), except.clone()), event.into()).await;
     }
 

@@ -99,7 +99,9 @@ impl LiveCounts {
         let ids: Vec<ContentId> = pending.viewers.into_iter().collect();
         let counts = self.viewers.viewer_counts(&ids).await;
         for (id, n) in ids.into_iter().zip(counts) {
-            self.events.emit(Audience::Room(Room::Content(id.clone())), ContentEvent::ViewersCounted { content_id: id, viewer_count: n }.into()).await;
+            let content_type = self.type_of(&id).await;
+            let viewers = ContentEvent::ViewersCounted { content_id: id.clone(), content_type, viewer_count: n };
+            self.events.emit(Audience::Room(Room::Content(id)), viewers.into()).await;
         }
         for id in pending.counts {
             let c = match self.store.counts(&id).await {
@@ -115,7 +117,21 @@ impl LiveCounts {
                 let views = ContentEvent::ViewsCounted { content_id: id.clone(), views_count: c.views, at: now };
                 self.events.emit(Audience::Room(Room::Content(id.clone())), views.into()).await;
             }
-            self.events.emit(Audience::Room(Room::Content(id.clone())), ContentEvent::CountsChanged { content_id: id, counts: c }.into()).await;
+            let content_type = self.type_of(&id).await;
+            let counts = ContentEvent::CountsChanged { content_id: id.clone(), content_type, counts: c };
+            self.events.emit(Audience::Room(Room::Content(id)), counts.into()).await;
+        }
+    }
+
+    /// The stored type of an item, for the events that carry it (`None` when it is
+    /// not stored, or the store did not answer: the counts still go out).
+    async fn type_of(&self, id: &str) -> Option<String> {
+        match self.store.content(id).await {
+            Ok(item) => item.map(|i| i.content_type),
+            Err(e) => {
+                tracing::warn!(error = %e.chain(), "content type not read for coalesced update");
+                None
+            }
         }
     }
 }

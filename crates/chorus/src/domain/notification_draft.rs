@@ -10,10 +10,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum NotificationData {
-    /// A like of an item.
-    Content { content_id: String },
-    /// A comment, reply or mention.
-    Comment { content_id: String, comment_id: String },
+    /// A like of an item, and the item's type.
+    Content { content_id: String, content_type: String },
+    /// A comment, reply or mention: the item, its type, the comment and its text.
+    Comment { content_id: String, content_type: String, comment_id: String, text: String },
     /// A new follower.
     Follow { follower_id: String },
     /// A chat message to an offline member.

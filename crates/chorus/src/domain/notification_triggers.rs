@@ -95,7 +95,7 @@ fn like(content_id: &str, liker: &UserId, item: &ItemOwner) -> Option<Notificati
         actor: Some(liker.clone()),
         subject: Some(Subject { kind: "content".into(), id: content_id.to_owned() }),
         text: format!("liked your {}", item.content_type),
-        data: NotificationData::Content { content_id: content_id.to_owned() },
+        data: NotificationData::Content { content_id: content_id.to_owned(), content_type: item.content_type.clone() },
         group_key: Some(format!("like:{content_id}")),
     })
 }
@@ -117,7 +117,12 @@ async fn comment_drafts(users: &UserDirectory, comment: &Comment, item: &ItemOwn
             actor: Some(author.clone()),
             subject: Some(Subject { kind: "comment".into(), id: comment.id.clone() }),
             text,
-            data: NotificationData::Comment { content_id: comment.content_id.clone(), comment_id: comment.id.clone() },
+            data: NotificationData::Comment {
+                content_id: comment.content_id.clone(),
+                content_type: item.content_type.clone(),
+                comment_id: comment.id.clone(),
+                text: comment.text.clone(),
+            },
             group_key: None,
         });
     };

@@ -20,6 +20,24 @@ fn hostile_payloads() -> Vec<Value> {
         json!({ "contentId": -1, "chatRoomId": 1.5 }),
         json!({ "contentId": { "$gt": "" }, "chatRoomId": ["r"] }),
     ]
+    .into_iter()
+    .map(with_the_other_id_fields)
+    .collect()
+}
+
+/// The same bad values under the id fields of the `interactions` dialect, so each of
+/// its events meets them in the field it reads.
+fn with_the_other_id_fields(payload: Value) -> Value {
+    let Value::Object(mut map) = payload else { return payload };
+    if let Some(bad) = map.get("contentId").cloned() {
+        for field in ["mediaId", "streamId", "commentId"] {
+            map.insert(field.into(), bad.clone());
+        }
+    }
+    if let Some(bad) = map.get("chatRoomId").cloned() {
+        map.insert("chatId".into(), bad);
+    }
+    Value::Object(map)
 }
 
 #[tokio::test]
@@ -31,7 +49,16 @@ async fn bad_input_in_every_dialect_command_is_refused_as_natively_and_changes_n
     let chat = TestSocket::connect(app.addr, Some(json!({ "token": token_for("mallory", 3600), "dialect": "chatnotify" })), "", None)
         .await
         .expect("chatnotify socket");
+    let content = TestSocket::connect(app.addr, Some(json!({ "token": token_for("mallory", 3600), "dialect": "interactions" })), "", None)
+        .await
+        .expect("interactions socket");
     let cases: &[(&TestSocket, &[&str])] = &[
+        (&content, &[
+            "join-content", "leave-content", "join-media", "leave-media", "content-reaction", "content-comment", "media-reaction",
+            "new-comment", "comment-reaction", "join-stream", "leave-stream", "stream-chat", "live-chat-message", "stream-status",
+            "stream-update", "typing-start", "typing-stop", "typing-indicator", "send-message", "join-chat", "leave-chat",
+            "chat-typing-start", "chat-typing-stop",
+        ]),
         (&video, &["video:join", "video:leave", "feed:new_content", "video:comment_typing", "video:watch_progress", "video:quality_change"]),
         (&chat, &["join_room", "leave_room", "send_message", "get_history", "typing", "mark_read"]),
     ];
@@ -61,6 +88,7 @@ async fn bad_input_in_every_dialect_command_is_refused_as_natively_and_changes_n
     // And both sockets still work.
     assert_eq!(video.ok("video:join", json!({ "contentId": "target" })).await["contentId"], json!("target"));
     assert_eq!(chat.ok("subscribe_notifications", json!({})).await, json!({}));
+    assert_eq!(content.ok("join-content", json!({ "contentId": "target", "contentType": "video" })).await["contentId"], json!("target"));
     app.stop().await;
 }
 

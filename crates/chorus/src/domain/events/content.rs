@@ -12,7 +12,9 @@ pub struct ItemOwner {
     pub content_type: String,
 }
 
-/// Something that happened in a content room.
+/// Something that happened in a content room. `content_type` is the item's stored
+/// type where a client of the `interactions` dialect needs it to name its room
+/// (`content:${contentType}:${contentId}`); `None` for an item not stored yet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContentEvent {
     /// A like was added or removed (a repeated like changes nothing and is not told).
@@ -27,17 +29,17 @@ pub enum ContentEvent {
     CommentDeleted { content_id: ContentId, comment_id: String, comments_count: i64 },
     /// Someone set or took back an emoji reaction on a comment; `count` is how many
     /// users now have that emoji on it.
-    CommentReacted { content_id: ContentId, comment_id: String, emoji: String, user_id: UserId, count: i64 },
+    CommentReacted { content_id: ContentId, content_type: Option<String>, comment_id: String, emoji: String, user_id: UserId, count: i64 },
     /// An item was shared.
     ContentShared { content_id: ContentId, user_id: UserId, shares_count: i64, at: Timestamp },
     /// Someone started or stopped writing a comment on an item.
-    CommentTyping { content_id: ContentId, user: UserSummary, typing: bool },
+    CommentTyping { content_id: ContentId, content_type: Option<String>, user: UserSummary, typing: bool },
     /// Snapshot: how many watch an item now.
-    ViewersCounted { content_id: ContentId, viewer_count: u64 },
+    ViewersCounted { content_id: ContentId, content_type: Option<String>, viewer_count: u64 },
     /// Snapshot: an item's views after new ones were counted.
     ViewsCounted { content_id: ContentId, views_count: i64, at: Timestamp },
     /// Snapshot: an item's four counters.
-    CountsChanged { content_id: ContentId, counts: Counts },
+    CountsChanged { content_id: ContentId, content_type: Option<String>, counts: Counts },
     /// Snapshot: a ranking's new top list (`scope` in its text form).
     RankingChanged { scope: String, items: Vec<RankedItem> },
 }

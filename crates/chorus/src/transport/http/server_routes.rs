@@ -153,10 +153,11 @@ async fn emit(State(app): State<App>, _: ServerCaller, Body(b): Body<EmitBody>) 
     Ok(ok(json!({ "delivered": true })))
 }
 
-/// A room of the server API: a native `kind:id` name, or a room name of the server's
-/// dialect (`video_123` under `dialect = "video"`).
+/// A room of the server API: a room name of the server's dialect (`video_123` under
+/// `dialect = "video"`, `content:video:123` under `"interactions"`), read first, or a
+/// native `kind:id` name.
 fn named_room(app: &App, name: &str) -> Result<Room, ApiError> {
-    Room::parse(name).or_else(|| app.dialect.and_then(|d| d.parse_room(name))).ok_or_else(|| {
+    app.dialect.and_then(|d| d.parse_room(name)).or_else(|| Room::parse(name)).ok_or_else(|| {
         let dialect = app.dialect.map_or(String::new(), |d| format!(", or a room name of the {} dialect", d.name()));
         ApiError(DomainError::bad_request(format!("room must be kind:id with a known kind{dialect}")))
     })

@@ -64,14 +64,34 @@ pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     });
 }
 
+/// Whether a command takes its rate limit: a dialect's follow-up command does not (the
+/// seed event took one, docs/dialects.md §0.2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Take,
+    Taken,
+}
+
 /// The checks of a command's policy, in this order, then its parsing and execution.
 async fn route<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, event: &str, data: Result<Value, DomainError>) -> Result<Reply, DomainError> {
+    route_with(app, s, session, event, data, Limit::Take).await
+}
+
+async fn route_with<A: Adapter>(
+    app: &App,
+    s: &SocketRef<A>,
+    session: &Session,
+    event: &str,
+    data: Result<Value, DomainError>,
+    limit: Limit,
+) -> Result<Reply, DomainError> {
     let actor = Actor { identity: session.identity(), connection: Some(ConnectionId(s.id.to_string())) };
     let kind = CommandKind::of(event);
     let policy = kind.map_or(Policy::UNKNOWN, CommandKind::policy);
     app.admission.ensure_sender(&actor, policy.demands())?;
     let data = data?;
-    if let Err(retry_after_ms) = app.limits.check(policy.limit, &actor.identity.user_id).await {
+    let checked = if limit == Limit::Take { app.limits.check(policy.limit, &actor.identity.user_id).await } else { Ok(()) };
+    if let Err(retry_after_ms) = checked {
         metrics::counter!("chorus_rate_limited_total").increment(1);
         if app.settings.limits.abuse_disconnect_after > 0 && session.strikes.strike() >= app.settings.limits.abuse_disconnect_after {
             tracing::info!(sid = %s.id, "sustained rate abuse: disconnecting");
@@ -118,6 +138,16 @@ async fn in_dialect<A: Adapter>(
         Some(command) => route(app, s, session, command, Ok(decoded.payload)).await.and_then(ack_data),
         None => Ok(Value::Object(serde_json::Map::new())),
     };
+    let follow_up = match (&result, decoded.then) {
+        (Ok(data), Some(then)) => then(data),
+        _ => None,
+    };
+    if let Some((command, payload)) = follow_up {
+        // The seed event succeeds only if what follows does; its answer is the first's.
+        if let Err(e) = route_with(app, s, session, command, Ok(payload), Limit::Taken).await {
+            return (Err(e), None);
+        }
+    }
     (result, answer)
 }
 

@@ -20,6 +20,7 @@
 pub mod census;
 pub mod chatnotify;
 mod fields;
+pub mod interactions;
 pub mod video;
 
 use serde_json::Value;
@@ -30,6 +31,9 @@ use crate::ports::publisher::Room;
 /// A dialect of the native protocol, named after the app whose client it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
+    /// The universal content interactions app (seed 000): content and media rooms,
+    /// streams, presence, private chats.
+    Interactions,
     /// The TikTok-style video app (seed 002): video rooms, feed, typing, watch analytics.
     Video,
     /// The chat and notifications app (seed 004): one-to-one chat, history, notifications.
@@ -59,22 +63,35 @@ pub struct Decoded {
     /// The dialect's answer, when it has one: sent as an event when the client asked
     /// for no ack, and as the ack's `data` when it did.
     pub reply: Option<ReplyShape>,
+    /// A second native command to run after the first succeeded, made from its ack
+    /// `data` (`None`: nothing more to do). It takes no rate limit of its own: the
+    /// seed event took one.
+    pub then: Option<FollowUp>,
 }
+
+/// The command that follows a decoded one, from its ack `data`.
+pub type FollowUp = fn(&Value) -> Option<(&'static str, Value)>;
 
 impl Decoded {
     /// The native command `command` with `payload`, answered only by its ack.
     pub fn run(command: &'static str, payload: Value) -> Self {
-        Self { command: Some(command), payload, reply: None }
+        Self { command: Some(command), payload, reply: None, then: None }
     }
 
     /// An event that needs no command.
     pub fn nothing() -> Self {
-        Self { command: None, payload: Value::Null, reply: None }
+        Self { command: None, payload: Value::Null, reply: None, then: None }
     }
 
     /// Adds the dialect's reply event.
     pub fn replying(mut self, event: &'static str, shape: fn(&Value, Value) -> Value) -> Self {
         self.reply = Some(ReplyShape { event, shape });
+        self
+    }
+
+    /// Adds the command that follows this one.
+    pub fn then(mut self, follow_up: FollowUp) -> Self {
+        self.then = Some(follow_up);
         self
     }
 }
@@ -104,11 +121,12 @@ pub enum Encoded {
 
 impl Dialect {
     /// Every dialect, in the order of docs/dialects.md.
-    pub const ALL: &'static [Self] = &[Self::Video, Self::Chatnotify];
+    pub const ALL: &'static [Self] = &[Self::Interactions, Self::Video, Self::Chatnotify];
 
     /// The name clients and the `dialect` setting use.
     pub const fn name(self) -> &'static str {
         match self {
+            Self::Interactions => "interactions",
             Self::Video => "video",
             Self::Chatnotify => "chatnotify",
         }
@@ -129,6 +147,7 @@ impl Dialect {
     /// The router passes a missing payload as `{}` (`or_empty`).
     pub fn decode(self, event: &str, payload: Value) -> DomainResult<Option<Decoded>> {
         match self {
+            Self::Interactions => interactions::decode(event, payload),
             Self::Video => video::decode(event, payload),
             Self::Chatnotify => chatnotify::decode(event, payload),
         }
@@ -137,6 +156,7 @@ impl Dialect {
     /// A native server event in this dialect. Called once per broadcast, not per socket.
     pub fn encode(self, event: &str, payload: &Value) -> Encoded {
         match self {
+            Self::Interactions => interactions::encode(event, payload),
             Self::Video => video::encode(event, payload),
             Self::Chatnotify => chatnotify::encode(event, payload),
         }
@@ -151,6 +171,7 @@ impl Dialect {
     /// The Socket.IO room every socket of this dialect is in (broadcasts to everyone).
     pub fn everyone_room(self) -> &'static str {
         match self {
+            Self::Interactions => "interactions|*",
             Self::Video => "video|*",
             Self::Chatnotify => "chatnotify|*",
         }
@@ -160,6 +181,7 @@ impl Dialect {
     /// server API of a server whose default dialect this is.
     pub fn parse_room(self, name: &str) -> Option<Room> {
         let room = match self {
+            Self::Interactions => interactions::parse_room(name),
             Self::Video => video::parse_room(name),
             Self::Chatnotify => None,
         }?;

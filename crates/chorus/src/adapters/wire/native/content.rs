@@ -38,6 +38,8 @@ native_events! {
 #[serde(rename_all = "camelCase")]
 pub struct ContentLike<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub user_id: &'a str,
     pub is_liked: bool,
     pub likes_count: i64,
@@ -49,6 +51,8 @@ pub struct ContentLike<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct ContentComment<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub comment: &'a Comment,
     pub comments_count: i64,
     pub timestamp: Timestamp,
@@ -76,6 +80,8 @@ pub struct CommentDeleted<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct CommentReaction<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub comment_id: &'a str,
     pub emoji: &'a str,
     pub user_id: &'a str,
@@ -97,6 +103,8 @@ pub struct ContentShare<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct CommentTyping<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub user: &'a UserSummary,
     pub typing: bool,
 }
@@ -106,6 +114,8 @@ pub struct CommentTyping<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct ContentViewers<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub viewer_count: u64,
 }
 
@@ -123,6 +133,8 @@ pub struct ContentView<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct ContentCounts<'a> {
     pub content_id: &'a str,
+    /// The item's stored type (`null` for an item not stored yet).
+    pub content_type: Option<&'a str>,
     pub likes: i64,
     pub comments: i64,
     pub views: i64,
@@ -140,11 +152,17 @@ pub struct RankingUpdate<'a> {
 /// The event name and payload of a content event.
 pub fn encode(event: &ContentEvent) -> (&'static str, Value) {
     match event {
-        ContentEvent::LikeToggled { content_id, user_id, is_liked, likes_count, at, .. } => {
-            wire(&ContentLike { content_id, user_id, is_liked: *is_liked, likes_count: *likes_count, timestamp: *at })
-        }
-        ContentEvent::CommentCreated { comment, comments_count, at, .. } => wire(&ContentComment {
+        ContentEvent::LikeToggled { content_id, user_id, is_liked, likes_count, at, item } => wire(&ContentLike {
+            content_id,
+            content_type: Some(&item.content_type),
+            user_id,
+            is_liked: *is_liked,
+            likes_count: *likes_count,
+            timestamp: *at,
+        }),
+        ContentEvent::CommentCreated { comment, comments_count, at, item, .. } => wire(&ContentComment {
             content_id: &comment.content_id,
+            content_type: Some(&item.content_type),
             comment,
             comments_count: *comments_count,
             timestamp: *at,
@@ -153,19 +171,24 @@ pub fn encode(event: &ContentEvent) -> (&'static str, Value) {
         ContentEvent::CommentDeleted { content_id, comment_id, comments_count } => {
             wire(&CommentDeleted { content_id, comment_id, comments_count: *comments_count })
         }
-        ContentEvent::CommentReacted { content_id, comment_id, emoji, user_id, count } => {
-            wire(&CommentReaction { content_id, comment_id, emoji, user_id, count: *count })
+        ContentEvent::CommentReacted { content_id, content_type, comment_id, emoji, user_id, count } => {
+            wire(&CommentReaction { content_id, content_type: content_type.as_deref(), comment_id, emoji, user_id, count: *count })
         }
         ContentEvent::ContentShared { content_id, user_id, shares_count, at } => {
             wire(&ContentShare { content_id, user_id, shares_count: *shares_count, timestamp: *at })
         }
-        ContentEvent::CommentTyping { content_id, user, typing } => wire(&CommentTyping { content_id, user, typing: *typing }),
-        ContentEvent::ViewersCounted { content_id, viewer_count } => wire(&ContentViewers { content_id, viewer_count: *viewer_count }),
+        ContentEvent::CommentTyping { content_id, content_type, user, typing } => {
+            wire(&CommentTyping { content_id, content_type: content_type.as_deref(), user, typing: *typing })
+        }
+        ContentEvent::ViewersCounted { content_id, content_type, viewer_count } => {
+            wire(&ContentViewers { content_id, content_type: content_type.as_deref(), viewer_count: *viewer_count })
+        }
         ContentEvent::ViewsCounted { content_id, views_count, at } => {
             wire(&ContentView { content_id, views_count: *views_count, timestamp: *at })
         }
-        ContentEvent::CountsChanged { content_id, counts } => wire(&ContentCounts {
+        ContentEvent::CountsChanged { content_id, content_type, counts } => wire(&ContentCounts {
             content_id,
+            content_type: content_type.as_deref(),
             likes: counts.likes,
             comments: counts.comments,
             views: counts.views,
@@ -194,18 +217,18 @@ mod tests {
         let (name, payload) =
             encode(&ContentEvent::LikeToggled { content_id: "c".into(), user_id: "u".into(), is_liked: true, likes_count: 3, at, item: owner() });
         assert_eq!(name, "content:like");
-        assert_eq!(payload, json!({ "contentId": "c", "userId": "u", "isLiked": true, "likesCount": 3, "timestamp": at }));
+        assert_eq!(payload, json!({ "contentId": "c", "contentType": "video", "userId": "u", "isLiked": true, "likesCount": 3, "timestamp": at }));
         let counts = Counts { likes: 1, comments: 2, views: 3, shares: 4 };
-        let (name, payload) = encode(&ContentEvent::CountsChanged { content_id: "c".into(), counts });
-        assert_eq!((name, payload), ("content:counts", json!({ "contentId": "c", "likes": 1, "comments": 2, "views": 3, "shares": 4 })));
+        let (name, payload) = encode(&ContentEvent::CountsChanged { content_id: "c".into(), content_type: Some("post".into()), counts });
+        assert_eq!((name, payload), ("content:counts", json!({ "contentId": "c", "contentType": "post", "likes": 1, "comments": 2, "views": 3, "shares": 4 })));
         let user = UserSummary::unknown("u");
-        let (name, payload) = encode(&ContentEvent::CommentTyping { content_id: "c".into(), user: user.clone(), typing: false });
-        assert_eq!((name, payload), ("comment:typing", json!({ "contentId": "c", "user": user, "typing": false })));
+        let (name, payload) = encode(&ContentEvent::CommentTyping { content_id: "c".into(), content_type: None, user: user.clone(), typing: false });
+        assert_eq!((name, payload), ("comment:typing", json!({ "contentId": "c", "contentType": null, "user": user, "typing": false })));
     }
 
     #[test]
     fn snapshots_are_the_coalesced_updates() {
-        assert!(ContentEvent::ViewersCounted { content_id: "c".into(), viewer_count: 1 }.is_snapshot());
+        assert!(ContentEvent::ViewersCounted { content_id: "c".into(), content_type: None, viewer_count: 1 }.is_snapshot());
         assert!(ContentEvent::RankingChanged { scope: "global".into(), items: vec![] }.is_snapshot());
         let shared = ContentEvent::ContentShared { content_id: "c".into(), user_id: "u".into(), shares_count: 1, at: Timestamp(0) };
         assert!(!shared.is_snapshot());

@@ -189,8 +189,10 @@ mod tests {
     #[test]
     fn notification_data_keeps_its_documented_shapes() {
         let shape = |d: NotificationData| serde_json::to_value(d).unwrap();
-        assert_eq!(shape(NotificationData::Content { content_id: "v".into() }), json!({ "contentId": "v" }));
-        assert_eq!(shape(NotificationData::Comment { content_id: "v".into(), comment_id: "c".into() }), json!({ "contentId": "v", "commentId": "c" }));
+        let like = NotificationData::Content { content_id: "v".into(), content_type: "video".into() };
+        assert_eq!(shape(like), json!({ "contentId": "v", "contentType": "video" }));
+        let comment = NotificationData::Comment { content_id: "v".into(), content_type: "post".into(), comment_id: "c".into(), text: "hi".into() };
+        assert_eq!(shape(comment), json!({ "contentId": "v", "contentType": "post", "commentId": "c", "text": "hi" }));
         assert_eq!(shape(NotificationData::Follow { follower_id: "f".into() }), json!({ "followerId": "f" }));
         assert_eq!(
             shape(NotificationData::Message { room_id: "r".into(), message_id: "m".into(), preview: "hi".into() }),
