@@ -194,3 +194,123 @@ async fn on_a_chatnotify_server_the_seed_history_route_pages_by_skip() {
     ann.close();
     app.stop().await;
 }
+
+/// The status and error code of a refused call.
+async fn refusal(app: &TestApp, method: Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, String) {
+    let (status, body) = app.rest(method, path, bearer, body).await;
+    assert_eq!(body["success"], false, "{path}: {body}");
+    (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn without_a_dialect_the_native_answers_are_byte_for_byte_the_native_ones() {
+    let app = spawn_app().await;
+    let tok = app.token("ann");
+    // Video's like route: the exact bytes of the native envelope.
+    let res = app.http.post(app.url("/api/content/123/like")).bearer_auth(&tok).send().await.expect("sent");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.text().await.expect("body"), r#"{"data":{"isLiked":true,"likesCount":1},"success":true}"#);
+    let res = app.http.post(app.url("/api/content/123/share")).bearer_auth(&tok).send().await.expect("sent");
+    assert_eq!(res.text().await.expect("body"), r#"{"data":{"sharesCount":1},"success":true}"#);
+    // Chatnotify's rooms route: the exact bytes of an empty list, then exactly the native
+    // room fields.
+    let res = app.http.get(app.url("/api/chat/rooms")).bearer_auth(&tok).send().await.expect("sent");
+    assert_eq!(res.text().await.expect("body"), r#"{"data":{"rooms":[]},"success":true}"#);
+    let (status, created) = app.rest(Method::POST, "/api/chat/rooms", Some(&tok), Some(json!({ "otherUserId": "bob" }))).await;
+    assert_eq!(status, 201);
+    let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!(keys(&created), ["data", "success"]);
+    assert_eq!(keys(&created["data"]), ["createdAt", "id", "kind", "lastMessage", "memberIds", "title", "unreadCount"]);
+    let (_, listed) = app.rest(Method::GET, "/api/chat/rooms", Some(&tok), None).await;
+    assert_eq!(keys(&listed["data"]["rooms"][0]), keys(&created["data"]));
+    let (_, page) = app.rest(Method::GET, "/api/content/123/comments?limit=20&page=1", None, None).await;
+    assert_eq!(keys(&page), ["data", "success"]);
+    assert_eq!(keys(&page["data"]), ["comments", "hasMore", "nextCursor", "total"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_on_the_video_routes_gets_the_native_refusals_and_changes_nothing() {
+    let video = video_server().await;
+    let native = spawn_app().await;
+    let long = "x".repeat(300);
+    let cases: Vec<(Method, String, bool, Option<Value>)> = vec![
+        (Method::POST, "/api/content/123/like".into(), false, None),
+        (Method::POST, format!("/api/content/{long}/like"), true, None),
+        (Method::POST, "/api/content/123/share".into(), false, None),
+        (Method::POST, "/api/content/123/share".into(), true, Some(json!({ "channel": 5 }))),
+        (Method::POST, "/api/content/123/comments".into(), false, Some(json!({ "text": "hi" }))),
+        (Method::POST, "/api/content/123/comments".into(), true, Some(json!({ "text": 5 }))),
+        (Method::POST, "/api/content/123/comments".into(), true, Some(json!({ "text": "   " }))),
+        (Method::POST, "/api/content/123/comments".into(), true, Some(json!({}))),
+        (Method::POST, "/api/content/123/comments".into(), true, Some(json!({ "text": "hi", "parentId": "nope" }))),
+        (Method::GET, "/api/content/123/comments?limit=0&page=1".into(), false, None),
+        (Method::GET, "/api/content/123/comments?limit=20&page=0".into(), false, None),
+        (Method::GET, "/api/content/123/comments?limit=x".into(), false, None),
+        (Method::GET, "/api/content/123/comments?page=1&before=c1".into(), false, None),
+    ];
+    for (method, path, authed, body) in cases {
+        let on_video = refusal(&video, method.clone(), &path, authed.then(|| video.token("ann")).as_deref(), body.clone()).await;
+        let on_native = refusal(&native, method.clone(), &path, authed.then(|| native.token("ann")).as_deref(), body).await;
+        assert_eq!(on_video, on_native, "{method} {path}");
+        assert!(on_video.0 >= 400, "{method} {path}: {on_video:?}");
+    }
+    // A body that is not JSON: both refuse it, as natively.
+    for app in [&video, &native] {
+        let res = app
+            .http
+            .post(app.url("/api/content/123/comments"))
+            .bearer_auth(app.token("ann"))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(json!({ "text": "hi" }).to_string())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status().as_u16(), 400, "the video comment route still wants application/json");
+    }
+    let (status, item) = video.rest(Method::GET, "/api/content/123", None, None).await;
+    assert_eq!(status, 404, "no refused call so much as registered the item: {item}");
+    video.stop().await;
+    native.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_on_the_chatnotify_routes_gets_the_native_refusals() {
+    let chat = chatnotify_server().await;
+    let native = spawn_app().await;
+    let (_, made) = seed_curl_room(&chat, "ann", "bob").await;
+    let chat_room = made["data"]["id"].as_str().unwrap_or_default().to_owned();
+    let (_, made) = native.rest(Method::POST, "/api/chat/rooms", Some(&native.token("ann")), Some(json!({ "otherUserId": "bob" }))).await;
+    let native_room = made["data"]["id"].as_str().unwrap_or_default().to_owned();
+    let long = "x".repeat(300);
+    // (user, query or room, ): the seed history route against the native one.
+    let history_cases: Vec<(Option<&str>, String, &str)> = vec![
+        (None, String::new(), ""),
+        (Some("eve"), String::new(), ""),
+        (Some("ann"), String::new(), "?skip=x"),
+        (Some("ann"), String::new(), "?skip=-1"),
+        (Some("ann"), String::new(), "?skip=10001"),
+        (Some("ann"), String::new(), "?limit=0"),
+        (Some("ann"), String::new(), "?limit=1000"),
+        (Some("ann"), "unknown-room".into(), ""),
+        (Some("ann"), long.clone(), ""),
+    ];
+    for (user, room, query) in history_cases {
+        let (chat_id, native_id) = if room.is_empty() { (chat_room.clone(), native_room.clone()) } else { (room.clone(), room) };
+        let on_chat = refusal(&chat, Method::GET, &format!("/api/chat/messages/{chat_id}{query}"), user.map(|u| chat.token(u)).as_deref(), None).await;
+        let path = format!("/api/chat/rooms/{native_id}/messages{query}");
+        let on_native = refusal(&native, Method::GET, &path, user.map(|u| native.token(u)).as_deref(), None).await;
+        assert_eq!(on_chat, on_native, "{user:?} {query}");
+    }
+    for body in [json!({ "otherUserId": 5 }), json!({}), json!({ "otherUserId": "ann" }), json!({ "otherUserId": long })] {
+        let on_chat = refusal(&chat, Method::POST, "/api/chat/rooms", Some(&chat.token("ann")), Some(body.clone())).await;
+        let on_native = refusal(&native, Method::POST, "/api/chat/rooms", Some(&native.token("ann")), Some(body.clone())).await;
+        assert_eq!(on_chat, on_native, "{body}");
+    }
+    let (status, _) = chat.rest(Method::POST, "/api/chat/rooms", None, Some(json!({ "otherUserId": "bob" }))).await;
+    assert_eq!(status, 401);
+    let (_, listed) = chat.rest(Method::GET, "/api/chat/rooms", Some(&chat.token("ann")), None).await;
+    assert_eq!(listed["data"]["rooms"].as_array().map(Vec::len), Some(1), "no bad request made a room");
+    chat.stop().await;
+    native.stop().await;
+}
