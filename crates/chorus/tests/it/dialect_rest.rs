@@ -301,6 +301,13 @@ async fn bad_input_on_the_chatnotify_routes_gets_the_native_refusals() {
         let path = format!("/api/chat/rooms/{native_id}/messages{query}");
         let on_native = refusal(&native, Method::GET, &path, user.map(|u| native.token(u)).as_deref(), None).await;
         assert_eq!(on_chat, on_native, "{user:?} {query}");
+        let expected = match (user, query, chat_id.as_str()) {
+            (None, _, _) => 401,
+            (Some("eve"), _, _) => 403,
+            (_, _, "unknown-room") => 404,
+            _ => 400,
+        };
+        assert_eq!(on_chat.0, expected, "{user:?} {chat_id} {query}");
     }
     for body in [json!({ "otherUserId": 5 }), json!({}), json!({ "otherUserId": "ann" }), json!({ "otherUserId": long })] {
         let on_chat = refusal(&chat, Method::POST, "/api/chat/rooms", Some(&chat.token("ann")), Some(body.clone())).await;
