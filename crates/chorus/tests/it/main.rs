@@ -8,6 +8,7 @@ mod calls;
 mod chat;
 mod collab;
 mod content;
+mod dialect_rest;
 mod errors;
 mod hostile;
 mod hostile_tokens;

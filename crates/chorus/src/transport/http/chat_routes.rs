@@ -9,19 +9,34 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::chat_rest;
 use super::envelope::{ApiError, ApiResult, created, ok};
 use super::extract::{AuthUser, Body};
+use crate::adapters::wire::dialect::Dialect;
 use crate::domain::chat::model::RoomRequest;
 use crate::domain::error::DomainError;
 use crate::state::App;
 
-/// The `/api/chat/…` routes.
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/chat/rooms", post(create_room).get(list_rooms))
+/// The `/api/chat/…` routes; on a server whose `dialect` is `chatnotify`, the rooms
+/// route answers in that dialect's shapes and the seed's history route is added
+/// (`chat_rest`, docs/dialects.md §5.6).
+pub fn routes(dialect: Option<Dialect>) -> Router<App> {
+    let chatnotify = dialect == Some(Dialect::Chatnotify);
+    let rooms_route = if chatnotify {
+        post(chat_rest::create_room).get(chat_rest::list_rooms)
+    } else {
+        post(create_room).get(list_rooms)
+    };
+    let router = Router::new()
+        .route("/api/chat/rooms", rooms_route)
         .route("/api/chat/rooms/{id}/messages", get(history))
         .route("/api/chat/rooms/{id}/members", post(add_members))
-        .route("/api/chat/rooms/{id}/members/me", delete(leave_room))
+        .route("/api/chat/rooms/{id}/members/me", delete(leave_room));
+    if chatnotify {
+        router.route("/api/chat/messages/{id}", get(chat_rest::messages))
+    } else {
+        router
+    }
 }
 
 /// `201` with the new room, or `200` with the direct room the pair already had.

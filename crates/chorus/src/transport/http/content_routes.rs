@@ -12,19 +12,32 @@ use serde_json::{Value, json};
 
 use super::envelope::{ApiError, ApiResult, created, ok};
 use super::extract::{AuthUser, Body, MaybeUser};
+use super::video_rest;
+use crate::adapters::wire::dialect::Dialect;
 use crate::domain::error::DomainError;
 use crate::domain::model::CommentPaging;
 use crate::state::App;
 
-pub fn routes() -> Router<App> {
+/// The content routes; on a server whose `dialect` is `video`, four of them answer in
+/// that dialect's shapes (`video_rest`, docs/dialects.md §3.6).
+pub fn routes(dialect: Option<Dialect>) -> Router<App> {
+    let (like_route, share_route, comments_route) = if dialect == Some(Dialect::Video) {
+        (
+            post(video_rest::like).delete(unlike),
+            post(video_rest::share),
+            post(video_rest::comment).get(video_rest::list_comments),
+        )
+    } else {
+        (post(like).delete(unlike), post(share), post(comment).get(list_comments))
+    };
     Router::new()
         .route("/api/content", post(register))
         .route("/api/content/{id}", get(show))
-        .route("/api/content/{id}/like", post(like).delete(unlike))
+        .route("/api/content/{id}/like", like_route)
         .route("/api/content/{id}/view", post(view))
         .route("/api/content/{id}/analytics", get(analytics))
-        .route("/api/content/{id}/share", post(share))
-        .route("/api/content/{id}/comments", post(comment).get(list_comments))
+        .route("/api/content/{id}/share", share_route)
+        .route("/api/content/{id}/comments", comments_route)
         .route("/api/comments/{id}", patch(edit_comment).delete(delete_comment))
         .route("/api/comments/{id}/reactions", post(react))
 }
@@ -76,7 +89,7 @@ struct ShareBody {
     channel: Option<String>,
 }
 
-async fn share(State(app): State<App>, user: AuthUser, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Value> {
+pub(super) async fn share(State(app): State<App>, user: AuthUser, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Value> {
     // The body is optional: an empty body shares without a channel.
     let channel = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -90,9 +103,9 @@ async fn share(State(app): State<App>, user: AuthUser, Path(id): Path<String>, b
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CommentBody {
-    text: String,
-    parent_id: Option<String>,
+pub(super) struct CommentBody {
+    pub(super) text: String,
+    pub(super) parent_id: Option<String>,
 }
 
 async fn comment(State(app): State<App>, user: AuthUser, Path(id): Path<String>, Body(body): Body<CommentBody>) -> ApiResult<Value> {
@@ -109,15 +122,20 @@ fn number(query: &HashMap<String, String>, key: &str, default: u32) -> Result<u3
     }
 }
 
-async fn list_comments(State(app): State<App>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Value> {
-    let limit = number(&q, "limit", 20)?;
-    let paging = match (q.get("before"), q.get("page")) {
+/// How `?limit=&page=` or `?limit=&before=` (or a bare `?cursor`) pages a comment list.
+pub(super) fn comment_paging(q: &HashMap<String, String>) -> Result<CommentPaging, ApiError> {
+    let limit = number(q, "limit", 20)?;
+    Ok(match (q.get("before"), q.get("page")) {
         (Some(_), Some(_)) => return Err(ApiError(DomainError::bad_request("use either page or before, not both"))),
         (Some(before), None) => CommentPaging::Before { cursor: Some(before.clone()), limit },
-        (None, Some(_)) => CommentPaging::Page { page: number(&q, "page", 1)?, limit },
+        (None, Some(_)) => CommentPaging::Page { page: number(q, "page", 1)?, limit },
         (None, None) if q.contains_key("cursor") => CommentPaging::Before { cursor: None, limit },
         (None, None) => CommentPaging::Page { page: 1, limit },
-    };
+    })
+}
+
+async fn list_comments(State(app): State<App>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Value> {
+    let paging = comment_paging(&q)?;
     let page = app.content.comments(&id, q.get("parentId").map(String::as_str), paging).await?;
     Ok(ok(json!(page)))
 }

@@ -9,23 +9,39 @@ use serde_json::json;
 
 use crate::domain::error::{DomainError, ErrorCode};
 
-/// A successful response.
-pub struct ApiOk<T>(pub StatusCode, pub T);
+/// A successful response: its status, its `data`, and the top-level `message` that
+/// only dialect routes send (docs/dialects.md §3.6).
+pub struct ApiOk<T> {
+    status: StatusCode,
+    data: T,
+    message: Option<&'static str>,
+}
+
+impl<T> ApiOk<T> {
+    /// The same answer with a top-level `message` beside `data`.
+    pub fn with_message(mut self, message: &'static str) -> Self {
+        self.message = Some(message);
+        self
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiOk<T> {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "success": true, "data": self.1 }))).into_response()
+        match self.message {
+            None => (self.status, Json(json!({ "success": true, "data": self.data }))).into_response(),
+            Some(message) => (self.status, Json(json!({ "success": true, "data": self.data, "message": message }))).into_response(),
+        }
     }
 }
 
 /// 200 with data.
 pub fn ok<T: Serialize>(data: T) -> ApiOk<T> {
-    ApiOk(StatusCode::OK, data)
+    ApiOk { status: StatusCode::OK, data, message: None }
 }
 
 /// 201 with data.
 pub fn created<T: Serialize>(data: T) -> ApiOk<T> {
-    ApiOk(StatusCode::CREATED, data)
+    ApiOk { status: StatusCode::CREATED, data, message: None }
 }
 
 /// A failed request.

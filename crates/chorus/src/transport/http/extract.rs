@@ -125,3 +125,22 @@ impl<T: DeserializeOwned> FromRequest<App> for Body<T> {
         }
     }
 }
+
+/// A JSON body whatever its `Content-Type` (none, or curl's default
+/// `application/x-www-form-urlencoded`): for the dialect routes whose seed clients send
+/// JSON without saying so (docs/dialects.md C-R9). A body that does not parse as JSON,
+/// or has a field of the wrong type, is still a `bad_request`, and one over
+/// `max_payload_bytes` is `payload_too_large`, as with [`Body`].
+pub struct AnyTypeJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<App> for AnyTypeJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, app)
+            .await
+            .map_err(|e| ApiError(DomainError::payload_too_large(e.body_text())))?;
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError(DomainError::bad_request(format!("invalid JSON body: {e}"))))
+    }
+}

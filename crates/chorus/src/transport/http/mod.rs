@@ -1,5 +1,6 @@
 //! HTTP: the REST routes (PROTOCOL.md §12), the server API (§11) and operations.
 
+pub mod chat_rest;
 pub mod chat_routes;
 pub mod collab_routes;
 pub mod connect_gate;
@@ -12,16 +13,18 @@ pub mod ops_routes;
 pub mod server_routes;
 pub mod slim_request;
 pub mod social_routes;
+pub mod video_rest;
 
 use axum::Router;
 
 use crate::state::App;
 
-/// Every HTTP route of Chorus (the Socket.IO layer is added by the caller).
+/// Every HTTP route of Chorus (the Socket.IO layer is added by the caller). The
+/// server's `dialect` picks the shapes of the routes that dialect answers.
 pub fn routes(app: App) -> Router {
     Router::new()
-        .merge(content_routes::routes())
-        .merge(chat_routes::routes())
+        .merge(content_routes::routes(app.dialect))
+        .merge(chat_routes::routes(app.dialect))
         .merge(collab_routes::routes())
         .merge(live_routes::routes())
         .merge(server_routes::routes())

@@ -75,8 +75,9 @@ fn in_room(payload: Value) -> DomainResult<Value> {
     Ok(Value::Object(map))
 }
 
-/// `message_history`: `{chatRoomId, messages, hasMore}`, newest first (C-R2).
-fn history(request: &Value, ack: Value) -> Value {
+/// `message_history`: `{chatRoomId, messages, hasMore}`, newest first (C-R2); also the
+/// `data` of the dialect's REST history, `GET /api/chat/messages/{chatRoomId}`.
+pub fn history(request: &Value, ack: Value) -> Value {
     let messages: Vec<Value> = get(&ack, "messages").as_array().map(|all| all.iter().map(message).collect()).unwrap_or_default();
     json!({ "chatRoomId": get(request, "roomId"), "messages": messages, "hasMore": get(&ack, "hasMore") })
 }
