@@ -174,6 +174,10 @@ export interface ClientToServerEvents {
   "feed:subscribe": (payload: NoArguments, ack: (response: Ack<Done>) => void) => void;
   /** Stop receiving the feed. */
   "feed:unsubscribe": (payload: NoArguments, ack: (response: Ack<Done>) => void) => void;
+  /** Hear what the app's backend sends to a named channel. Guests may send it. */
+  "channel:join": (payload: ChannelRef, ack: (response: Ack<Done>) => void) => void;
+  /** Stop hearing a channel. Guests may send it. */
+  "channel:leave": (payload: ChannelRef, ack: (response: Ack<Done>) => void) => void;
   /** Announce one's new content to one's followers. */
   "feed:new_content": (payload: NewContent, ack: (response: Ack<FollowersNotified>) => void) => void;
   /** Set one's presence status. */
@@ -449,6 +453,11 @@ export interface CatalogItem {
   name: string;
   /** Battle points a boost adds to its side. */
   points?: number | null;
+}
+
+/** A channel, by name. */
+export interface ChannelRef {
+  name: string;
 }
 
 /** `stream:chat`. */

@@ -33,6 +33,7 @@ use crate::domain::collab::model::CollabRules;
 use crate::domain::chat::rules::ChatRules;
 use crate::domain::content::{ContentRules, ContentService};
 use crate::domain::live_counts::LiveCounts;
+use crate::domain::channels::Channels;
 use crate::domain::follows::FollowService;
 use crate::domain::notifications::NotificationService;
 use crate::domain::presence::PresenceService;
@@ -236,6 +237,7 @@ impl Application {
             limits: cluster.limits.clone(),
             notifications,
             follows,
+            channels: Arc::new(Channels::new(publisher.clone())),
             presence,
             location: Arc::new(crate::domain::location::LocationSharing::new(
                 Arc::new(store.clone()),

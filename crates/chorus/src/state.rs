@@ -12,6 +12,7 @@ use crate::domain::chat::ChatService;
 use crate::domain::collab::CollabService;
 use crate::domain::content::ContentService;
 use crate::domain::live_counts::LiveCounts;
+use crate::domain::channels::Channels;
 use crate::domain::follows::FollowService;
 use crate::domain::notifications::NotificationService;
 use crate::domain::presence::PresenceService;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub admission: crate::domain::admission::Admission,
     pub notifications: Arc<NotificationService>,
     pub follows: Arc<FollowService>,
+    pub channels: Arc<Channels>,
     pub presence: Arc<PresenceService>,
     pub location: Arc<crate::domain::location::LocationSharing>,
     pub publisher: Arc<dyn EventPublisher>,

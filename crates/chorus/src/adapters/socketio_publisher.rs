@@ -180,6 +180,7 @@ pub fn room_name(room: &Room) -> String {
         Room::Battle(id) => format!("battle:{id}"),
         Room::Presence(id) => format!("presence:{id}"),
         Room::Ranking { scope, limit } => format!("ranking:{scope}:{limit}"),
+        Room::Channel(name) => format!("channel:{name}"),
     }
 }
 

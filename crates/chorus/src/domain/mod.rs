@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod admission;
+pub mod channels;
 pub mod chat;
 pub mod collab;
 pub mod content;

@@ -20,6 +20,9 @@ pub enum Room {
     Presence(String),
     /// Subscribers of one ranking scope and list length.
     Ranking { scope: String, limit: u32 },
+    /// A named broadcast room: joined by name (`channel:join`), addressed by the app's
+    /// backend through the server API; Chorus keeps nothing about it.
+    Channel(String),
 }
 
 impl Room {
@@ -38,6 +41,7 @@ impl Room {
             "feed" => Self::Feed(id),
             "collab" => Self::Collab(id),
             "battle" => Self::Battle(id),
+            "channel" => Self::Channel(id),
             _ => return None,
         })
     }

@@ -130,10 +130,12 @@ async fn guests_may_only_watch_public_rooms_and_record_views() {
     guest.ok("content:join", json!({"contentId": "open"})).await;
     assert_eq!(guest.ok("content:view", json!({"contentId": "open"})).await["counted"], true);
     guest.ok("stream:join", json!({"streamId": stream})).await;
+    guest.ok("channel:join", json!({"name": "blog-room"})).await;
+    guest.ok("channel:leave", json!({"name": "blog-room"})).await;
 
     let commands = member_commands(&stream);
     let guest_events = chorus::transport::commands::guest_events();
-    assert_eq!(commands.len() + guest_events.len(), 58, "every command of the router");
+    assert_eq!(commands.len() + guest_events.len(), 60, "every command of the router");
     for (event, payload) in commands {
         assert!(!guest_events.contains(&event));
         assert_eq!(guest.err(event, payload).await, "unauthorized", "a guest sent {event}");

@@ -25,17 +25,18 @@ fn hostile_payloads() -> Vec<Value> {
     .collect()
 }
 
-/// The same bad values under the id fields of the `interactions` dialect, so each of
-/// its events meets them in the field it reads.
+/// The same bad values under the id fields of the `interactions` and `chatblog`
+/// dialects, so each of their events meets them in the field it reads.
 fn with_the_other_id_fields(payload: Value) -> Value {
     let Value::Object(mut map) = payload else { return payload };
     if let Some(bad) = map.get("contentId").cloned() {
-        for field in ["mediaId", "streamId", "commentId"] {
+        for field in ["mediaId", "streamId", "commentId", "postId", "messageId"] {
             map.insert(field.into(), bad.clone());
         }
     }
     if let Some(bad) = map.get("chatRoomId").cloned() {
-        map.insert("chatId".into(), bad);
+        map.insert("chatId".into(), bad.clone());
+        map.insert("roomId".into(), bad);
     }
     Value::Object(map)
 }
@@ -52,7 +53,13 @@ async fn bad_input_in_every_dialect_command_is_refused_as_natively_and_changes_n
     let content = TestSocket::connect(app.addr, Some(json!({ "token": token_for("mallory", 3600), "dialect": "interactions" })), "", None)
         .await
         .expect("interactions socket");
+    let blog = TestSocket::connect(app.addr, Some(json!({ "token": token_for("mallory", 3600), "dialect": "chatblog" })), "", None)
+        .await
+        .expect("chatblog socket");
     let cases: &[(&TestSocket, &[&str])] = &[
+        // `leave-room` takes a bare id, and a number is one (B-R1): leaving a room one
+        // is not in acks, as natively; its bad ids are tried below.
+        (&blog, &["join-room", "send-message", "typing-start", "typing-stop", "send-reaction", "share-location", "initiate-call", "like-post"]),
         (&content, &[
             "join-content", "leave-content", "join-media", "leave-media", "content-reaction", "content-comment", "media-reaction",
             "new-comment", "comment-reaction", "join-stream", "leave-stream", "stream-chat", "live-chat-message", "stream-status",
@@ -88,6 +95,10 @@ async fn bad_input_in_every_dialect_command_is_refused_as_natively_and_changes_n
     // And both sockets still work.
     assert_eq!(video.ok("video:join", json!({ "contentId": "target" })).await["contentId"], json!("target"));
     assert_eq!(chat.ok("subscribe_notifications", json!({})).await, json!({}));
+    for bad in [json!(["r"]), json!({ "roomId": { "$gt": "" } }), json!("a b"), json!({})] {
+        assert_eq!(blog.err("leave-room", bad.clone()).await, "bad_request", "leave-room {bad}");
+    }
+    assert_eq!(blog.ok("join-room", json!("blog-room")).await, json!({}));
     assert_eq!(content.ok("join-content", json!({ "contentId": "target", "contentType": "video" })).await["contentId"], json!("target"));
     app.stop().await;
 }

@@ -800,6 +800,8 @@ async fn malformed_payloads_for_every_command_are_refused_with_a_code_and_write_
         ("notifications:read", json!({"ids": ["n-1"]})),
         ("feed:subscribe", json!({})),
         ("feed:unsubscribe", json!({})),
+        ("channel:join", json!({"name": "blog-room"})),
+        ("channel:leave", json!({"name": "blog-room"})),
         ("feed:new_content", json!({"contentId": "fresh", "contentType": "video", "title": "New"})),
         ("presence:set", json!({"status": "away"})),
         ("presence:subscribe", json!({"userIds": ["friend"]})),

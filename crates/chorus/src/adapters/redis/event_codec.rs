@@ -25,6 +25,8 @@ enum WireRoom {
     Presence(String),
     #[serde(rename = "k")]
     Ranking(String, u32),
+    #[serde(rename = "n")]
+    Channel(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -53,6 +55,7 @@ impl From<&Room> for WireRoom {
             Room::Battle(id) => Self::Battle(id),
             Room::Presence(id) => Self::Presence(id),
             Room::Ranking { scope, limit } => Self::Ranking(scope, limit),
+            Room::Channel(name) => Self::Channel(name),
         }
     }
 }
@@ -69,6 +72,7 @@ impl From<WireRoom> for Room {
             WireRoom::Battle(id) => Self::Battle(id),
             WireRoom::Presence(id) => Self::Presence(id),
             WireRoom::Ranking(scope, limit) => Self::Ranking { scope, limit },
+            WireRoom::Channel(name) => Self::Channel(name),
         }
     }
 }

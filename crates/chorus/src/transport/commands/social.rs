@@ -1,5 +1,6 @@
-//! Commands of notifications, feeds, presence and live location (PROTOCOL.md §5, §6,
-//! §8, §10): `notifications:*`, `feed:*`, `presence:*` and `location:*`.
+//! Commands of notifications, feeds, channels, presence and live location (PROTOCOL.md
+//! §3, §5, §6, §8, §10): `notifications:*`, `feed:*`, `channel:*`, `presence:*` and
+//! `location:*`.
 
 use serde::Deserialize;
 
@@ -22,6 +23,10 @@ command_table! {
         "feed:subscribe" => SubscribeFeed(NoArguments) -> Done [Joins, joins_room],
         /// Stop receiving the feed.
         "feed:unsubscribe" => UnsubscribeFeed(NoArguments) -> Done [Commands],
+        /// Hear what the app's backend sends to a named channel.
+        "channel:join" => JoinChannel(ChannelRef) -> Done [Joins, joins_room, guests],
+        /// Stop hearing a channel.
+        "channel:leave" => LeaveChannel(ChannelRef) -> Done [Commands, guests],
         /// Announce one's new content to one's followers.
         "feed:new_content" => NewContent(NewContent) -> FollowersNotified [Commands],
         /// Set one's presence status.
@@ -35,6 +40,12 @@ command_table! {
         /// Stop sharing one's position.
         "location:stop" => StopLocation(StopSharing) -> Done [Commands],
     }
+}
+
+/// A channel, by name.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ChannelRef {
+    pub name: String,
 }
 
 /// `notifications:list`.

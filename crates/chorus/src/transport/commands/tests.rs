@@ -32,6 +32,8 @@ fn examples() -> HashMap<&'static str, Value> {
         ("notifications:read", json!({"ids": [id]})),
         ("feed:subscribe", json!({})),
         ("feed:unsubscribe", json!({})),
+        ("channel:join", json!({"name": id})),
+        ("channel:leave", json!({"name": id})),
         ("feed:new_content", json!({"contentId": id, "contentType": "video"})),
         ("presence:set", json!({"status": "away"})),
         ("presence:subscribe", json!({"userIds": [id]})),
@@ -157,7 +159,7 @@ fn deeply_nested_payloads_are_refused() {
 fn every_event_name_is_listed_once_and_names_its_own_kind() {
     let all: Vec<_> = names().collect();
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len(), "an event name in two rows");
-    assert_eq!(all.len(), 58);
+    assert_eq!(all.len(), 60);
     for event in all {
         assert_eq!(CommandKind::of(event).map(CommandKind::name), Some(event));
     }
@@ -179,7 +181,7 @@ fn each_policy_is_the_one_the_router_applied_by_name() {
         }
     }
     const POSTING_EVENTS: &[&str] = &["content:comment", "comment:edit", "chat:send", "chat:edit", "stream:chat"];
-    const GUEST_EVENTS: &[&str] = &["content:join", "content:leave", "content:view", "stream:join", "stream:leave"];
+    const GUEST_EVENTS: &[&str] = &["content:join", "content:leave", "content:view", "channel:join", "channel:leave", "stream:join", "stream:leave"];
     for event in names() {
         let Some(kind) = CommandKind::of(event) else { panic!("{event} has no kind") };
         let expected = Policy {

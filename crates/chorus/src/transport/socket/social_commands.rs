@@ -25,6 +25,14 @@ pub async fn execute(app: &App, actor: &Actor, command: SocialCommand) -> Domain
             app.follows.unsubscribe(me, connection);
             Ok(SocialReply::UnsubscribeFeed(Done {}))
         }
+        SocialCommand::JoinChannel(p) => {
+            app.channels.join(actor, &p.name)?;
+            Ok(SocialReply::JoinChannel(Done {}))
+        }
+        SocialCommand::LeaveChannel(p) => {
+            app.channels.leave(actor, &p.name)?;
+            Ok(SocialReply::LeaveChannel(Done {}))
+        }
         SocialCommand::NewContent(p) => {
             let item = app.content.register(Some(&p.content_id), &p.content_type, Some(me), p.title.as_deref()).await?;
             let notified = app.follows.announce_new_content(&item).await?;

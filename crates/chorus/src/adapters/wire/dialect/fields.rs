@@ -57,7 +57,7 @@ pub fn with_seq<const N: usize>(native: &Value, pairs: [(&str, Value); N]) -> Va
 /// Whether a room's id passes the native id rules (what `Room::parse` checks).
 pub fn valid_room_id(room: &Room) -> bool {
     let id = match room {
-        Room::User(id) | Room::Content(id) | Room::Stream(id) | Room::Chat(id) | Room::Feed(id) | Room::Collab(id) | Room::Battle(id) | Room::Presence(id) => id,
+        Room::User(id) | Room::Content(id) | Room::Stream(id) | Room::Chat(id) | Room::Feed(id) | Room::Collab(id) | Room::Battle(id) | Room::Presence(id) | Room::Channel(id) => id,
         Room::Ranking { scope, .. } => scope,
     };
     !id.is_empty() && id.len() <= 128 && !id.chars().any(|c| c.is_control() || c.is_whitespace())

@@ -18,6 +18,7 @@
 //! room (`Dialect::room_name`), so native broadcasts never reach it untranslated.
 
 pub mod census;
+pub mod chatblog;
 pub mod chatnotify;
 mod fields;
 pub mod interactions;
@@ -36,6 +37,9 @@ pub enum Dialect {
     Interactions,
     /// The TikTok-style video app (seed 002): video rooms, feed, typing, watch analytics.
     Video,
+    /// The chat and blog app (seed 003): chat rooms, the blog channel, post likes,
+    /// toasts, calls.
+    Chatblog,
     /// The chat and notifications app (seed 004): one-to-one chat, history, notifications.
     Chatnotify,
 }
@@ -121,13 +125,14 @@ pub enum Encoded {
 
 impl Dialect {
     /// Every dialect, in the order of docs/dialects.md.
-    pub const ALL: &'static [Self] = &[Self::Interactions, Self::Video, Self::Chatnotify];
+    pub const ALL: &'static [Self] = &[Self::Interactions, Self::Video, Self::Chatblog, Self::Chatnotify];
 
     /// The name clients and the `dialect` setting use.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Interactions => "interactions",
             Self::Video => "video",
+            Self::Chatblog => "chatblog",
             Self::Chatnotify => "chatnotify",
         }
     }
@@ -149,6 +154,7 @@ impl Dialect {
         match self {
             Self::Interactions => interactions::decode(event, payload),
             Self::Video => video::decode(event, payload),
+            Self::Chatblog => chatblog::decode(event, payload),
             Self::Chatnotify => chatnotify::decode(event, payload),
         }
     }
@@ -158,6 +164,7 @@ impl Dialect {
         match self {
             Self::Interactions => interactions::encode(event, payload),
             Self::Video => video::encode(event, payload),
+            Self::Chatblog => chatblog::encode(event, payload),
             Self::Chatnotify => chatnotify::encode(event, payload),
         }
     }
@@ -173,6 +180,7 @@ impl Dialect {
         match self {
             Self::Interactions => "interactions|*",
             Self::Video => "video|*",
+            Self::Chatblog => "chatblog|*",
             Self::Chatnotify => "chatnotify|*",
         }
     }
@@ -183,6 +191,7 @@ impl Dialect {
         let room = match self {
             Self::Interactions => interactions::parse_room(name),
             Self::Video => video::parse_room(name),
+            Self::Chatblog => chatblog::parse_room(name),
             Self::Chatnotify => None,
         }?;
         fields::valid_room_id(&room).then_some(room)
