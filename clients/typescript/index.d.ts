@@ -190,6 +190,8 @@ export interface ClientToServerEvents {
   "location:share": (payload: PositionInput, ack: (response: Ack<PositionShared>) => void) => void;
   /** Stop sharing one's position. */
   "location:stop": (payload: StopSharing, ack: (response: Ack<Done>) => void) => void;
+  /** Open (create or get) one's direct room with another user. */
+  "chat:open": (payload: OpenDirect, ack: (response: Ack<RoomCreated>) => void) => void;
   /** Enter a room one is a member of. */
   "chat:join": (payload: RoomRef, ack: (response: Ack<JoinedRoom>) => void) => void;
   /** Leave a room's live channel. */
@@ -1007,6 +1009,11 @@ export interface OgStanding {
   tier: string | null;
 }
 
+/** `chat:open`: the other user of a direct room. */
+export interface OpenDirect {
+  otherUserId: string;
+}
+
 /** A position as a client reports it. */
 export interface PositionInput {
   accuracy?: number | null;
@@ -1144,6 +1151,12 @@ export interface Refresh {
 /** The ack of `auth:refresh`: the new token's deadline. */
 export interface Refreshed {
   expiresAt: Timestamp;
+}
+
+/** The result of creating a room: the room, and whether it is new (a direct room that already existed is returned as it is). Also the ack of `chat:open`. */
+export interface RoomCreated {
+  created: boolean;
+  room: ChatRoom;
 }
 
 /** The three kinds of room. */

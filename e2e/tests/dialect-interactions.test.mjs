@@ -170,9 +170,18 @@ test('private chats: join-chat, send-message, chat typing, and presence of the c
   b.emit('user-presence', { status: 'away' });
   await away;
 
-  const refused = waitFor(a, 'error', (e) => e.event === 'send-message');
-  a.emit('send-message', { recipientId: bob, text: 'direct' });
-  assert.equal((await refused).code, 'bad_request');
+  // A direct message by recipient opens (here: gets) the pair's room, then sends (I-R15).
+  const direct = waitFor(b, 'send-message', (x) => x.message.text === 'direct');
+  const acked = await emitAck(a, 'send-message', { recipientId: bob, text: 'direct' });
+  assert.equal(acked.ok, true, JSON.stringify(acked));
+  assert.equal(acked.data.message.text, 'direct', 'the ack is the message sent');
+  assert.equal((await direct).chatId, chatId, 'the room the pair already had');
+  const carol = uid('carol');
+  const opened = await emitAck(a, 'send-message', { recipientId: carol, text: 'hello carol' });
+  assert.equal(opened.ok, true, JSON.stringify(opened));
+  assert.notEqual(opened.data.message.roomId, chatId, 'a new direct room for a new pair');
+  const self = await emitAck(a, 'send-message', { recipientId: ann, text: 'me' });
+  assert.equal(self.error.code, 'bad_request');
 });
 
 test('followers, refusals in the dialect\'s terms, and the server API on seed room names', { timeout: 20_000 }, async () => {

@@ -87,6 +87,7 @@ fn member_commands(stream: &str) -> Vec<(&'static str, Value)> {
         ("presence:unsubscribe", json!({"userIds": [id]})),
         ("location:share", json!({"roomId": id, "lat": 1.0, "lng": 2.0})),
         ("location:stop", json!({"roomId": id})),
+        ("chat:open", json!({"otherUserId": "someone"})),
         ("chat:join", json!({"roomId": id})),
         ("chat:leave", json!({"roomId": id})),
         ("chat:send", json!({"roomId": id, "clientMsgId": "m1", "text": "hi"})),
@@ -135,7 +136,7 @@ async fn guests_may_only_watch_public_rooms_and_record_views() {
 
     let commands = member_commands(&stream);
     let guest_events = chorus::transport::commands::guest_events();
-    assert_eq!(commands.len() + guest_events.len(), 60, "every command of the router");
+    assert_eq!(commands.len() + guest_events.len(), 61, "every command of the router");
     for (event, payload) in commands {
         assert!(!guest_events.contains(&event));
         assert_eq!(guest.err(event, payload).await, "unauthorized", "a guest sent {event}");

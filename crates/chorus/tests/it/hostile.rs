@@ -808,6 +808,7 @@ async fn malformed_payloads_for_every_command_are_refused_with_a_code_and_write_
         ("presence:unsubscribe", json!({"userIds": ["friend"]})),
         ("location:share", json!({"roomId": room, "lat": 1.0, "lng": 2.0, "accuracy": 5.0, "liveUntil": soon})),
         ("location:stop", json!({"roomId": room})),
+        ("chat:open", json!({"otherUserId": "friend"})),
         ("chat:join", json!({"roomId": room})),
         ("chat:leave", json!({"roomId": room})),
         ("chat:send", json!({"roomId": room, "clientMsgId": "m-2", "kind": "text", "text": "hi", "replyTo": message})),

@@ -143,8 +143,8 @@ pub struct RoomRequest {
 }
 
 /// The result of creating a room: the room, and whether it is new (a direct room that
-/// already existed is returned as it is).
-#[derive(Debug, Clone, PartialEq)]
+/// already existed is returned as it is). Also the ack of `chat:open`.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RoomCreated {
     pub room: ChatRoom,
     pub created: bool,

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::acks::{ChatMessageAck, Done};
-use crate::domain::chat::model::{JoinedRoom, MessagePage, ReadState, Sent};
+use crate::domain::chat::model::{JoinedRoom, MessagePage, ReadState, RoomCreated, Sent};
 use crate::domain::content::ReactionState;
 
 use crate::domain::chat::model::SendInput;
@@ -11,6 +11,8 @@ use crate::domain::chat::model::SendInput;
 command_table! {
     /// A command of chat rooms.
     pub enum ChatCommand, kind ChatKind, reply ChatReply {
+        /// Open (create or get) one's direct room with another user.
+        "chat:open" => Open(OpenDirect) -> RoomCreated [Commands],
         /// Enter a room one is a member of.
         "chat:join" => Join(RoomRef) -> JoinedRoom [Joins, joins_room],
         /// Leave a room's live channel.
@@ -30,6 +32,13 @@ command_table! {
         /// Delete a message.
         "chat:delete" => Delete(MessageRef) -> Done [Comments],
     }
+}
+
+/// `chat:open`: the other user of a direct room.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenDirect {
+    pub other_user_id: String,
 }
 
 /// A chat room.

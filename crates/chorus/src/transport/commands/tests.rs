@@ -40,6 +40,7 @@ fn examples() -> HashMap<&'static str, Value> {
         ("presence:unsubscribe", json!({"userIds": [id]})),
         ("location:share", json!({"roomId": id, "lat": 1.0, "lng": 2.0})),
         ("location:stop", json!({"roomId": id})),
+        ("chat:open", json!({"otherUserId": id})),
         ("chat:join", json!({"roomId": id})),
         ("chat:leave", json!({"roomId": id})),
         ("chat:send", json!({"roomId": id, "clientMsgId": "m1", "text": "hi"})),
@@ -159,7 +160,7 @@ fn deeply_nested_payloads_are_refused() {
 fn every_event_name_is_listed_once_and_names_its_own_kind() {
     let all: Vec<_> = names().collect();
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len(), "an event name in two rows");
-    assert_eq!(all.len(), 60);
+    assert_eq!(all.len(), 61);
     for event in all {
         assert_eq!(CommandKind::of(event).map(CommandKind::name), Some(event));
     }

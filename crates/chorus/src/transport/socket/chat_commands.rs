@@ -1,6 +1,7 @@
 //! Runs the commands of chat rooms: the chat service call behind each `ChatCommand`,
 //! and the shape of its ack.
 
+use crate::domain::chat::model::RoomRequest;
 use crate::domain::model::Actor;
 use crate::domain::error::DomainResult;
 use crate::state::App;
@@ -11,6 +12,10 @@ use crate::transport::commands::chat::{ChatCommand, ChatReply};
 pub async fn execute(app: &App, actor: &Actor, command: ChatCommand) -> DomainResult<ChatReply> {
     let chat = &app.chat;
     match command {
+        ChatCommand::Open(p) => {
+            let request = RoomRequest { other_user_id: Some(p.other_user_id), ..RoomRequest::default() };
+            chat.create_room(actor, &request).await.map(ChatReply::Open)
+        }
         ChatCommand::Join(p) => chat.join(actor, &p.room_id).await.map(ChatReply::Join),
         ChatCommand::Leave(p) => chat.leave(actor, &p.room_id).await.map(|()| ChatReply::Leave(Done {})),
         ChatCommand::Send(input) => chat.send(actor, &input).await.map(ChatReply::Send),

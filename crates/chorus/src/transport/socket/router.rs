@@ -134,19 +134,23 @@ async fn in_dialect<A: Adapter>(
         Err(e) => return (Err(e), None),
     };
     let answer = decoded.reply.map(|shape| Answer { shape, request: decoded.payload.clone() });
+    let request = decoded.then.map(|_| decoded.payload.clone());
     let result = match decoded.command {
         Some(command) => route(app, s, session, command, Ok(decoded.payload)).await.and_then(ack_data),
         None => Ok(Value::Object(serde_json::Map::new())),
     };
-    let follow_up = match (&result, decoded.then) {
-        (Ok(data), Some(then)) => then(data),
+    let follow_up = match (&result, decoded.then, &request) {
+        (Ok(data), Some(then), Some(request)) => (then.make)(request, data).map(|next| (then, next)),
         _ => None,
     };
-    if let Some((command, payload)) = follow_up {
-        // The seed event succeeds only if what follows does; its answer is the first's.
-        if let Err(e) = route_with(app, s, session, command, Ok(payload), Limit::Taken).await {
-            return (Err(e), None);
-        }
+    if let Some((then, (command, payload))) = follow_up {
+        // The seed event succeeds only if what follows does.
+        let next = route_with(app, s, session, command, Ok(payload), Limit::Taken).await.and_then(ack_data);
+        return match next {
+            Err(e) => (Err(e), None),
+            Ok(data) if then.answers => (Ok(data), answer),
+            Ok(_) => (result, answer),
+        };
     }
     (result, answer)
 }

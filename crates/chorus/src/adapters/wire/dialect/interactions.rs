@@ -37,7 +37,17 @@ pub fn decode(event: &str, payload: Value) -> DomainResult<Option<Decoded>> {
                 Decoded::run("comment:typing", typing(Value::Object(map), "contentId", "contentId", None)?)
             }
         }
-        "send-message" => Decoded::run("chat:send", message(payload)?),
+        "send-message" => {
+            let map = object(payload)?;
+            if map.contains_key("chatId") {
+                Decoded::run("chat:send", message(Value::Object(map))?)
+            } else {
+                // A direct message: open the pair's room, then send to it (I-R15).
+                let mut open = map;
+                rename_id(&mut open, "recipientId", "otherUserId");
+                Decoded::run("chat:open", Value::Object(open)).then_answering(send_to_opened)
+            }
+        }
         // The chat's members become watched users, so their `user-presence` arrives (I-R12).
         "join-chat" => Decoded::run("chat:join", ids(payload, &[("chatId", "roomId")])?).then(watch_members),
         "leave-chat" => Decoded::run("chat:leave", ids(payload, &[("chatId", "roomId")])?),
@@ -224,19 +234,22 @@ fn typing(payload: Value, id_field: &str, native_id: &str, typing: Option<bool>)
 /// `send-message {chatId, text}`: a new message each time (I-R15).
 fn message(payload: Value) -> DomainResult<Value> {
     let mut map = object(payload)?;
-    if !map.contains_key("chatId") && map.contains_key("recipientId") {
-        return Err(DomainError::bad_request(
-            "send-message needs chatId: open the direct room first (POST /api/chat/rooms {otherUserId}), then send to its id",
-        ));
-    }
     rename_id(&mut map, "chatId", "roomId");
     // The seed sends no idempotency key: each event is a new message.
     map.insert("clientMsgId".into(), Value::String(uuid::Uuid::now_v7().to_string()));
     Ok(Value::Object(map))
 }
 
+/// After `chat:open` for `send-message {recipientId, text}`: the message, to the room.
+fn send_to_opened(request: &Value, ack: &Value) -> Option<(&'static str, Value)> {
+    let mut text = request.as_object()?.clone();
+    text.remove("otherUserId");
+    text.insert("chatId".into(), get(get(ack, "room"), "id").clone());
+    message(Value::Object(text)).ok().map(|payload| ("chat:send", payload))
+}
+
 /// After `join-chat`: watch the presence of the chat's other members.
-fn watch_members(ack: &Value) -> Option<(&'static str, Value)> {
+fn watch_members(_request: &Value, ack: &Value) -> Option<(&'static str, Value)> {
     let members = get(get(ack, "room"), "memberIds").as_array()?.clone();
     (!members.is_empty()).then(|| ("presence:subscribe", json!({ "userIds": members })))
 }
@@ -344,7 +357,13 @@ mod tests {
         let send = decoded("send-message", json!({ "chatId": "r", "text": "yo" }));
         assert_eq!(send.payload["roomId"], "r");
         assert!(send.payload["clientMsgId"].as_str().is_some_and(|k| !k.is_empty()));
-        assert!(decode("send-message", json!({ "recipientId": "u2", "text": "yo" })).is_err());
+        let direct = decoded("send-message", json!({ "recipientId": 7, "text": "yo" }));
+        assert_eq!((direct.command, direct.payload.clone()), (Some("chat:open"), json!({ "otherUserId": "7", "text": "yo" })));
+        let then = direct.then.expect("the send after the room is open");
+        assert!(then.answers, "the message answers, not the room");
+        let (next, payload) = (then.make)(&direct.payload, &json!({ "room": { "id": "r9" }, "created": true })).expect("a send");
+        assert_eq!((next, payload["roomId"].clone(), payload["text"].clone()), ("chat:send", json!("r9"), json!("yo")));
+        assert!(payload.get("otherUserId").is_none());
         assert!(decode("join-content", json!("123")).is_err(), "a bare string is not a payload");
         assert!(matches!(decode("presence:subscribe", json!({})), Ok(None)), "the native command as it is");
     }
@@ -352,11 +371,12 @@ mod tests {
     #[test]
     fn joining_a_chat_watches_its_members() {
         let join = decoded("join-chat", json!({ "chatId": "r" }));
-        assert_eq!((join.command, join.payload), (Some("chat:join"), json!({ "roomId": "r" })));
+        assert_eq!((join.command, join.payload.clone()), (Some("chat:join"), json!({ "roomId": "r" })));
         let then = join.then.expect("a follow-up");
+        assert!(!then.answers, "the room answers join-chat");
         let ack = json!({ "room": { "id": "r", "memberIds": ["a", "b"] }, "onlineMemberIds": [] });
-        assert_eq!(then(&ack), Some(("presence:subscribe", json!({ "userIds": ["a", "b"] }))));
-        assert_eq!(then(&json!({ "room": { "memberIds": [] } })), None);
+        assert_eq!((then.make)(&join.payload, &ack), Some(("presence:subscribe", json!({ "userIds": ["a", "b"] }))));
+        assert_eq!((then.make)(&join.payload, &json!({ "room": { "memberIds": [] } })), None);
     }
 
     #[test]

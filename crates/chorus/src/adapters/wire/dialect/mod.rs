@@ -73,8 +73,15 @@ pub struct Decoded {
     pub then: Option<FollowUp>,
 }
 
-/// The command that follows a decoded one, from its ack `data`.
-pub type FollowUp = fn(&Value) -> Option<(&'static str, Value)>;
+/// The command that follows a decoded one.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowUp {
+    /// The next command and its payload, from the first command's payload and its ack
+    /// `data`; `None`: nothing more to do.
+    pub make: fn(&Value, &Value) -> Option<(&'static str, Value)>,
+    /// Whether the follow-up's ack `data` answers the seed event (else the first's does).
+    pub answers: bool,
+}
 
 impl Decoded {
     /// The native command `command` with `payload`, answered only by its ack.
@@ -93,9 +100,15 @@ impl Decoded {
         self
     }
 
-    /// Adds the command that follows this one.
-    pub fn then(mut self, follow_up: FollowUp) -> Self {
-        self.then = Some(follow_up);
+    /// Adds the command that follows this one; the first command's ack answers.
+    pub fn then(mut self, make: fn(&Value, &Value) -> Option<(&'static str, Value)>) -> Self {
+        self.then = Some(FollowUp { make, answers: false });
+        self
+    }
+
+    /// Adds the command that follows this one, whose ack answers the seed event.
+    pub fn then_answering(mut self, make: fn(&Value, &Value) -> Option<(&'static str, Value)>) -> Self {
+        self.then = Some(FollowUp { make, answers: true });
         self
     }
 }
