@@ -20,16 +20,19 @@
 pub mod census;
 pub mod chatnotify;
 mod fields;
+pub mod livestream;
 pub mod video;
 
 use serde_json::Value;
 
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::ports::publisher::Room;
 
 /// A dialect of the native protocol, named after the app whose client it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
+    /// The live-streaming platform (seed 001): stream chat, gifts, throne, battles, metrics.
+    Livestream,
     /// The TikTok-style video app (seed 002): video rooms, feed, typing, watch analytics.
     Video,
     /// The chat and notifications app (seed 004): one-to-one chat, history, notifications.
@@ -59,22 +62,32 @@ pub struct Decoded {
     /// The dialect's answer, when it has one: sent as an event when the client asked
     /// for no ack, and as the ack's `data` when it did.
     pub reply: Option<ReplyShape>,
+    /// A refusal the dialect answers with nothing when the client asked for no ack:
+    /// the seed's own event for it has already been sent by the domain (livestream's
+    /// `ai:warning` for a `blocked` chat message). With an ack it is refused as usual.
+    pub silent_refusal: Option<ErrorCode>,
 }
 
 impl Decoded {
     /// The native command `command` with `payload`, answered only by its ack.
     pub fn run(command: &'static str, payload: Value) -> Self {
-        Self { command: Some(command), payload, reply: None }
+        Self { command: Some(command), payload, reply: None, silent_refusal: None }
     }
 
     /// An event that needs no command.
     pub fn nothing() -> Self {
-        Self { command: None, payload: Value::Null, reply: None }
+        Self { command: None, payload: Value::Null, reply: None, silent_refusal: None }
     }
 
     /// Adds the dialect's reply event.
     pub fn replying(mut self, event: &'static str, shape: fn(&Value, Value) -> Value) -> Self {
         self.reply = Some(ReplyShape { event, shape });
+        self
+    }
+
+    /// Sends no `error` event for a refusal with `code` (see `silent_refusal`).
+    pub fn silent_on(mut self, code: ErrorCode) -> Self {
+        self.silent_refusal = Some(code);
         self
     }
 }
@@ -104,11 +117,12 @@ pub enum Encoded {
 
 impl Dialect {
     /// Every dialect, in the order of docs/dialects.md.
-    pub const ALL: &'static [Self] = &[Self::Video, Self::Chatnotify];
+    pub const ALL: &'static [Self] = &[Self::Livestream, Self::Video, Self::Chatnotify];
 
     /// The name clients and the `dialect` setting use.
     pub const fn name(self) -> &'static str {
         match self {
+            Self::Livestream => "livestream",
             Self::Video => "video",
             Self::Chatnotify => "chatnotify",
         }
@@ -129,6 +143,7 @@ impl Dialect {
     /// The router passes a missing payload as `{}` (`or_empty`).
     pub fn decode(self, event: &str, payload: Value) -> DomainResult<Option<Decoded>> {
         match self {
+            Self::Livestream => livestream::decode(event, payload),
             Self::Video => video::decode(event, payload),
             Self::Chatnotify => chatnotify::decode(event, payload),
         }
@@ -137,6 +152,7 @@ impl Dialect {
     /// A native server event in this dialect. Called once per broadcast, not per socket.
     pub fn encode(self, event: &str, payload: &Value) -> Encoded {
         match self {
+            Self::Livestream => livestream::encode(event, payload),
             Self::Video => video::encode(event, payload),
             Self::Chatnotify => chatnotify::encode(event, payload),
         }
@@ -151,6 +167,7 @@ impl Dialect {
     /// The Socket.IO room every socket of this dialect is in (broadcasts to everyone).
     pub fn everyone_room(self) -> &'static str {
         match self {
+            Self::Livestream => "livestream|*",
             Self::Video => "video|*",
             Self::Chatnotify => "chatnotify|*",
         }
@@ -160,6 +177,7 @@ impl Dialect {
     /// server API of a server whose default dialect this is.
     pub fn parse_room(self, name: &str) -> Option<Room> {
         let room = match self {
+            Self::Livestream => livestream::parse_room(name),
             Self::Video => video::parse_room(name),
             Self::Chatnotify => None,
         }?;
