@@ -86,6 +86,10 @@ export interface ServerToClientEvents {
   "stream:slow_mode": (payload: StreamSlowMode & Sequenced) => void;
   /** The number of distinct viewers changed (at most once per tick). Sent to stream:{streamId}. */
   "stream:viewers": (payload: StreamViewers) => void;
+  /** A viewer started watching (not sent above `max_viewers_notified` viewers). Sent to stream:{streamId}. */
+  "stream:viewer_joined": (payload: StreamViewerJoined & Sequenced) => void;
+  /** A viewer stopped watching (not sent above `max_viewers_notified` viewers). Sent to stream:{streamId}. */
+  "stream:viewer_left": (payload: StreamViewerLeft & Sequenced) => void;
   /** The stream's figures, every `stream_metrics_interval_ms` while live; the last one, when the stream ends, is sent once cluster-wide with a `seq`. Sent to stream:{streamId}. */
   "metrics:update": (payload: Metrics) => void;
   /** A chat message passed every check. Sent to stream:{streamId}. */
@@ -377,7 +381,8 @@ export interface BattleUpdate {
 /** `battle:boost`. */
 export interface Boost {
   battleId: string;
-  boostId: string;
+  /** A boost of the catalog; absent: the catalog's first boost. */
+  boostId?: string | null;
   /** The client's idempotency key. */
   clientTxId: string;
   side: string;
@@ -1364,6 +1369,20 @@ export interface StreamStatusChanged {
   status: StreamStatus;
   streamId: string;
   timestamp: Timestamp;
+}
+
+/** `stream:viewer_joined`: `viewerCount` counts the viewer in. */
+export interface StreamViewerJoined {
+  streamId: string;
+  user: UserSummary;
+  viewerCount: number;
+}
+
+/** `stream:viewer_left`: `viewerCount` no longer counts the viewer. */
+export interface StreamViewerLeft {
+  streamId: string;
+  userId: string;
+  viewerCount: number;
 }
 
 /** `stream:viewers`. */

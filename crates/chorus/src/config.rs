@@ -390,7 +390,7 @@ pub struct SettingsFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_grace_ms: Option<u64>,
-    /// Dialect of clients that name none: interactions, video, chatblog, chatnotify [env: CHORUS_DIALECT] (default: native).
+    /// Dialect of clients that name none: interactions, livestream, video, chatblog, chatnotify [env: CHORUS_DIALECT] (default: native).
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialect: Option<String>,

@@ -124,3 +124,66 @@ async fn the_dialect_comes_from_auth_then_the_query_then_the_setting_and_unknown
     }
     app.stop().await;
 }
+
+/// Livestream payloads whose ids are hostile (the other fields are valid), and bare values.
+fn hostile_livestream_payloads() -> Vec<Value> {
+    let long = "x".repeat(129);
+    let with_ids = |id: Value| {
+        json!({ "streamId": id, "sessionId": id, "battleId": id, "side": id, "message": "hi", "giftId": "rose", "count": 1, "update": "AAA=" })
+    };
+    let mut payloads = vec![json!("bare string"), json!(42), json!([1, 2, 3])];
+    for id in [json!(null), json!(""), json!(long), json!("a b"), json!("a\u{0}b"), json!(-1), json!(1.5), json!({ "$gt": "" }), json!(["s"])] {
+        payloads.push(with_ids(id));
+    }
+    payloads
+}
+
+#[tokio::test]
+async fn bad_input_in_every_livestream_event_is_refused_as_natively_and_changes_nothing() {
+    let app = spawn_app_with(|s| s.server.dialect = Some("livestream".into())).await;
+    let owner = app.token("host");
+    let (status, created) = app.rest(Method::POST, "/api/streams", Some(&owner), Some(json!({ "title": "show" }))).await;
+    assert_eq!(status, 201, "{created}");
+    let stream_id = created["data"]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, _) = app.rest(Method::POST, &format!("/api/streams/{stream_id}/status"), Some(&owner), Some(json!({ "status": "live" }))).await;
+    assert_eq!(status, 200);
+    let credit = json!({ "amount": 100, "reference": "top-up" });
+    let (status, _) = app.rest(Method::POST, "/api/server/wallets/mallory/credit", Some(SERVER_KEY), Some(credit)).await;
+    assert_eq!(status, 200);
+
+    let live = app.socket("mallory").await;
+    let events = ["stream:join", "stream:leave", "chat:new", "gift:sent", "throne:claimed", "battle:boost", "content_updated", "collab:join", "collab:leave"];
+    for event in events {
+        for payload in hostile_livestream_payloads() {
+            let ack = live.call(event, payload.clone()).await;
+            assert_eq!(ack["ok"], json!(false), "{event} {payload} was accepted: {ack}");
+            let code = ack["error"]["code"].as_str().unwrap_or_default();
+            assert!(["bad_request", "not_found", "forbidden"].contains(&code), "{event} {payload}: {ack}");
+        }
+    }
+    // A valid claim of the throne is refused too: it follows gifts.
+    assert_eq!(live.err("throne:claimed", json!({ "streamId": stream_id })).await, "bad_request");
+    // The same refusal as the native command behind it, word for word.
+    let native = TestSocket::connect(app.addr, Some(json!({ "token": token_for("nat", 3600), "dialect": "native" })), "", None)
+        .await
+        .expect("native socket");
+    for (native_event, event, payload) in [
+        ("stream:join", "stream:join", json!({ "streamId": "" })),
+        ("stream:chat", "chat:new", json!({ "streamId": "a b", "text": "hi", "message": "hi" })),
+        ("gift:send", "gift:sent", json!({ "streamId": stream_id, "giftId": "unicorn", "clientTxId": "tx-1" })),
+    ] {
+        let natively = native.call(native_event, payload.clone()).await;
+        let in_dialect = live.call(event, payload).await;
+        assert_eq!(in_dialect["error"], natively["error"], "{event}");
+    }
+
+    // Nothing changed: no coin spent, no viewer, no chat; and the socket still works.
+    assert_eq!(live.ok("wallet:balance", json!({})).await["balance"], json!(100));
+    let (_, room) = app.rest(Method::GET, &format!("/api/server/rooms/throne:{stream_id}"), Some(SERVER_KEY), None).await;
+    assert_eq!(room["data"]["size"], json!(0), "{room}");
+    let joined = live.ok("stream:join", json!({ "streamId": stream_id })).await;
+    assert_eq!((&joined["stream"]["id"], &joined["viewerCount"]), (&json!(stream_id), &json!(1)), "{joined}");
+    let (_, room) = app.rest(Method::GET, &format!("/api/server/rooms/throne:{stream_id}"), Some(SERVER_KEY), None).await;
+    assert_eq!(room["data"]["size"], json!(1), "the throne room is the stream room: {room}");
+    app.stop().await;
+}

@@ -136,6 +136,42 @@ async fn a_creator_goes_live_and_viewers_see_the_count_the_peak_and_the_metrics(
 }
 
 #[tokio::test]
+async fn each_viewer_coming_and_going_is_told_once_whatever_their_tabs() {
+    let app = spawn_app_with(live_settings).await;
+    let id = stream_of(&app, "tv-host", true).await;
+    let mut host = app.socket("tv-host").await;
+    host.ok("stream:join", json!({"streamId": id})).await;
+    let me = host.expect("stream:viewer_joined", |v| v["user"]["id"] == "tv-host").await;
+    assert_eq!((&me["streamId"], &me["viewerCount"]), (&json!(id), &json!(1)), "the joiner hears their own join: {me}");
+
+    let tab1 = app.socket("tv-ann").await;
+    tab1.ok("stream:join", json!({"streamId": id})).await;
+    let ann = host.expect("stream:viewer_joined", |v| v["user"]["id"] == "tv-ann").await;
+    assert_eq!(ann["viewerCount"], 2, "{ann}");
+    assert!(ann["seq"].as_u64().is_some_and(|s| s > 0), "sequenced: {ann}");
+    // A second tab, or the same socket joining again, tells nobody; nor does leaving one of two.
+    let tab2 = app.socket("tv-ann").await;
+    tab2.ok("stream:join", json!({"streamId": id})).await;
+    tab1.ok("stream:join", json!({"streamId": id})).await;
+    host.expect_none("stream:viewer_joined", Duration::from_millis(300)).await;
+    tab2.ok("stream:leave", json!({"streamId": id})).await;
+    host.expect_none("stream:viewer_left", Duration::from_millis(300)).await;
+    // Her last tab closing is her leaving.
+    tab1.close();
+    let left = host.expect("stream:viewer_left", |v| v["userId"] == "tv-ann").await;
+    assert_eq!(left, json!({"streamId": id, "userId": "tv-ann", "viewerCount": 1, "seq": left["seq"]}));
+
+    // A viewer banned out leaves too.
+    let bob = app.socket("tv-bob").await;
+    bob.ok("stream:join", json!({"streamId": id})).await;
+    host.expect("stream:viewer_joined", |v| v["user"]["id"] == "tv-bob").await;
+    host.ok("stream:moderate", json!({"streamId": id, "userId": "tv-bob", "action": "ban"})).await;
+    let banned = host.expect("stream:viewer_left", |v| v["userId"] == "tv-bob").await;
+    assert_eq!(banned["viewerCount"], 1, "{banned}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn stream_chat_is_rate_limited_per_viewer_and_slow_mode_spaces_messages() {
     let app = spawn_app_with(live_settings).await;
     let id = stream_of(&app, "chat-host", true).await;

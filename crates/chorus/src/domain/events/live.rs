@@ -30,6 +30,12 @@ pub enum LiveEvent {
     SlowModeSet { stream_id: String, seconds: u32 },
     /// Snapshot: how many watch a stream now.
     ViewersCounted { stream_id: String, viewer_count: u64 },
+    /// A viewer started watching (their first connection in the stream room on this
+    /// node), while the stream had at most `LiveRules::max_viewers_notified` viewers.
+    ViewerJoined { stream_id: String, viewer: UserSummary, viewer_count: u64 },
+    /// A viewer stopped watching (their last connection here left, was banned out or
+    /// closed), while the stream had at most `LiveRules::max_viewers_notified` viewers.
+    ViewerLeft { stream_id: String, user_id: UserId, viewer_count: u64 },
     /// Snapshot: a live stream's figures, each metrics period.
     MetricsCounted { metrics: Metrics },
     /// A stream's last figures, told once when it ended.

@@ -172,13 +172,18 @@ impl BattleService {
         Ok(closed)
     }
 
-    /// `battle:boost`: a viewer buys a catalog boost for one side of a running battle.
-    pub async fn boost(&self, actor: &Actor, battle_id: &str, side: &str, boost_id: &str, client_tx_id: &str) -> DomainResult<Boosted> {
+    /// `battle:boost`: a viewer buys a catalog boost (by default the first) for one
+    /// side of a running battle.
+    pub async fn boost(&self, actor: &Actor, battle_id: &str, side: &str, boost_id: Option<&str>, client_tx_id: &str) -> DomainResult<Boosted> {
         let s = &self.shared;
         if actor.identity.guest {
             return Err(DomainError::unauthorized("guests cannot boost"));
         }
-        let boost = s.catalog.boost(boost_id)?.clone();
+        let boost = match boost_id {
+            Some(id) => s.catalog.boost(id)?,
+            None => s.catalog.first_boost()?,
+        }
+        .clone();
         let points = boost.points.unwrap_or(0);
         let client_tx_id = idempotency_key("clientTxId", client_tx_id)?;
         valid_id("side", side)?;

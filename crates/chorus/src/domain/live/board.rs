@@ -200,11 +200,16 @@ impl LiveBoard {
         self.tally(&mut state, stream).connections.insert(connection, user_id);
     }
 
-    /// A connection left the stream room.
-    pub fn left(&self, stream_id: &str, connection: &ConnectionId) {
-        if let Some(t) = self.state.lock().streams.get_mut(stream_id) {
-            t.connections.remove(connection);
-        }
+    /// A connection left the stream room; returns its user, if it was in it here.
+    pub fn left(&self, stream_id: &str, connection: &ConnectionId) -> Option<String> {
+        self.state.lock().streams.get_mut(stream_id).and_then(|t| t.connections.remove(connection))
+    }
+
+    /// A connection closed: it leaves every stream room it was in here. Returns each
+    /// stream with the connection's user.
+    pub fn closed(&self, connection: &ConnectionId) -> Vec<(String, String)> {
+        let mut state = self.state.lock();
+        state.streams.iter_mut().filter_map(|(id, t)| t.connections.remove(connection).map(|user| (id.clone(), user))).collect()
     }
 
     /// This node's connections of one user in a stream room.

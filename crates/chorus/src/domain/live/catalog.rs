@@ -126,6 +126,14 @@ impl GiftCatalog {
             .ok_or_else(|| DomainError::bad_request("unknown boostId: not a boost of the catalog (GET /api/gifts)"))
     }
 
+    /// The first boost in catalog order: what `battle:boost` buys when it names none.
+    pub fn first_boost(&self) -> DomainResult<&CatalogItem> {
+        self.items
+            .iter()
+            .find(|i| i.kind == ItemKind::Boost)
+            .ok_or_else(|| DomainError::bad_request("the catalog has no boost to buy (GET /api/gifts)"))
+    }
+
     fn item(&self, id: &str) -> Option<&CatalogItem> {
         self.by_id.get(id).and_then(|&i| self.items.get(i))
     }
@@ -144,6 +152,21 @@ mod tests {
         assert!(c.gift("boost").is_err(), "a boost is not a gift");
         assert!(c.boost("rose").is_err(), "a gift is not a boost");
         assert!(c.gift("diamond").is_err());
+        assert_eq!(c.first_boost().map(|b| b.id.as_str()).ok(), Some("boost"));
+    }
+
+    #[test]
+    fn the_first_boost_is_the_default_one_and_a_catalog_may_have_none() {
+        let item = |id: &str, kind, points| CatalogItem { id: id.into(), name: id.into(), coins: 5, kind, points };
+        let c = GiftCatalog::from_items(vec![
+            item("star", ItemKind::Gift, None),
+            item("turbo", ItemKind::Boost, Some(30)),
+            item("nitro", ItemKind::Boost, Some(90)),
+        ])
+        .unwrap();
+        assert_eq!(c.first_boost().unwrap().id, "turbo");
+        let gifts_only = GiftCatalog::from_items(vec![item("star", ItemKind::Gift, None)]).unwrap();
+        assert!(gifts_only.first_boost().is_err_and(|e| e.code == crate::domain::error::ErrorCode::BadRequest));
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct LiveRules {
     pub max_sanction: Duration,
     /// Largest page of the live stream list.
     pub max_page_size: u32,
+    /// Largest audience that hears each viewer come and go (`stream:viewer_joined`,
+    /// `stream:viewer_left`): every join tells every viewer, so a growing audience
+    /// costs O(n²) frames; above this many viewers only `stream:viewers` tells.
+    pub max_viewers_notified: u64,
 }
 
 impl Default for LiveRules {
@@ -61,6 +65,7 @@ impl Default for LiveRules {
             strike_mute: Duration::from_secs(600),
             max_sanction: Duration::from_secs(30 * 24 * 3600),
             max_page_size: 100,
+            max_viewers_notified: 200,
         }
     }
 }

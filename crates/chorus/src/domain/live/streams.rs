@@ -174,9 +174,16 @@ impl StreamService {
         let throne = throne_of(s, &stream).await?;
         let battle = self.battles.current(&stream).await?;
         let og = OgStanding::of(s, &stream.owner_id, me).await?;
+        let viewer = s.users.summary(me).await?;
+        // A viewer is new when none of their connections here watched already (a
+        // second tab, or the same socket joining again, tells nobody).
+        let newcomer = s.board.connections_of(&stream.id, me).is_empty();
         s.publisher.join(connection, Room::Stream(stream.id.clone()));
         let viewer_count = s.viewers.add_viewer(&key, me, connection).await;
         s.board.joined(&stream, connection.clone(), me.clone());
+        if newcomer && viewer_count <= s.rules.max_viewers_notified {
+            s.to_stream(&stream.id, LiveEvent::ViewerJoined { stream_id: stream.id.clone(), viewer, viewer_count }).await;
+        }
         Ok(StreamJoined { gifts: s.catalog.items().to_vec(), stream, viewer_count, throne, battle, og })
     }
 
@@ -191,6 +198,11 @@ impl StreamService {
     /// Takes one connection out of a stream room (a leave, or a ban).
     pub(crate) async fn drop_connection(&self, stream_id: &str, connection: &ConnectionId) {
         drop_connection(&self.shared, stream_id, connection).await;
+    }
+
+    /// A socket closed: it stops watching every stream it watched.
+    pub async fn connection_closed(&self, connection: &ConnectionId) {
+        connection_closed(&self.shared, connection).await;
     }
 
     /// `stream:like`: taps (1 to the configured cap) add to the stream's likes; the
@@ -216,6 +228,27 @@ impl StreamService {
 /// Takes one connection out of a stream room and its viewer count.
 pub(crate) async fn drop_connection(shared: &Shared, stream_id: &str, connection: &ConnectionId) {
     shared.publisher.leave(connection, Room::Stream(stream_id.to_owned()));
-    shared.viewers.remove_viewer(&viewer_key(stream_id), connection).await;
-    shared.board.left(stream_id, connection);
+    let viewer_count = shared.viewers.remove_viewer(&viewer_key(stream_id), connection).await;
+    let user = shared.board.left(stream_id, connection);
+    if let (Some(viewer_count), Some(user_id)) = (viewer_count, user) {
+        viewer_gone(shared, stream_id, user_id, viewer_count).await;
+    }
+}
+
+/// A closed connection left every stream room it watched here (the viewer registry
+/// has already forgotten it: see `ContentService::connection_closed`).
+pub(crate) async fn connection_closed(shared: &Shared, connection: &ConnectionId) {
+    for (stream_id, user_id) in shared.board.closed(connection) {
+        let viewer_count = shared.viewers.viewer_count(&viewer_key(&stream_id)).await;
+        viewer_gone(shared, &stream_id, user_id, viewer_count).await;
+    }
+}
+
+/// Tells the stream room that `user_id` left, when it was their last connection here
+/// and the audience, counted before they left, is small enough to be told.
+async fn viewer_gone(shared: &Shared, stream_id: &str, user_id: String, viewer_count: u64) {
+    if !shared.board.connections_of(stream_id, &user_id).is_empty() || viewer_count >= shared.rules.max_viewers_notified {
+        return;
+    }
+    shared.to_stream(stream_id, LiveEvent::ViewerLeft { stream_id: stream_id.to_owned(), user_id, viewer_count }).await;
 }

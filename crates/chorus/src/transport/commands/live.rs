@@ -144,7 +144,8 @@ pub struct BattleRef {
 pub struct Boost {
     pub battle_id: String,
     pub side: String,
-    pub boost_id: String,
+    /// A boost of the catalog; absent: the catalog's first boost.
+    pub boost_id: Option<String>,
     /// The client's idempotency key.
     pub client_tx_id: String,
 }

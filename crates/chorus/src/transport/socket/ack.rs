@@ -13,7 +13,7 @@ use socketioxide::socket::Socket;
 use crate::adapters::wire::native::session::{AckError, CommandFailed};
 use crate::adapters::wire::dialect::ReplyShape;
 use crate::adapters::wire::native::wire;
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 
 /// Whether the client asked for an ack (socketioxide's `AckSender` does not say).
 pub struct AckRequested(pub bool);
@@ -47,20 +47,22 @@ pub fn error_body(e: &DomainError) -> Value {
     json!({ "ok": false, "error": error })
 }
 
-/// How a dialect answers a command that succeeded: its reply's shape, and the native
-/// payload the reply is shaped from.
+/// How a dialect answers its client event: the reply's shape and the native payload
+/// it is shaped from, and the refusal it answers with silence (`Decoded`).
+#[derive(Default)]
 pub struct Answer {
-    pub shape: ReplyShape,
+    pub shape: Option<ReplyShape>,
     pub request: Value,
+    pub silent_refusal: Option<ErrorCode>,
 }
 
 /// Answers a dialect's client event. With an ack: the envelope, holding the dialect's
 /// reply payload where it has one (else the native ack `data`). Without: the
 /// dialect's reply event on success, if it has one; a failure as `error`, under the
-/// client's own event name.
-pub fn answer_in_dialect<A: Adapter>(socket: &Socket<A>, ack: AckSender<A>, wanted: bool, event: &str, result: DomainResult<Value>, answer: Option<Answer>) {
-    let shaped = result.map(|data| match &answer {
-        Some(answer) => (Some(answer.shape.event), (answer.shape.shape)(&answer.request, data)),
+/// client's own event name, unless the dialect answers that refusal with silence.
+pub fn answer_in_dialect<A: Adapter>(socket: &Socket<A>, ack: AckSender<A>, wanted: bool, event: &str, result: DomainResult<Value>, answer: Answer) {
+    let shaped = result.map(|data| match &answer.shape {
+        Some(shape) => (Some(shape.event), (shape.shape)(&answer.request, data)),
         None => (None, data),
     });
     match shaped {
@@ -70,6 +72,9 @@ pub fn answer_in_dialect<A: Adapter>(socket: &Socket<A>, ack: AckSender<A>, want
             }
         }
         Ok((_, payload)) => reply(socket, ack, wanted, event, Ok(payload)),
+        Err(e) if !wanted && answer.silent_refusal == Some(e.code) => {
+            tracing::debug!(event, code = e.code.as_str(), "refusal answered by the dialect's own event");
+        }
         Err(e) => reply::<A, Value>(socket, ack, wanted, event, Err(e)),
     }
 }

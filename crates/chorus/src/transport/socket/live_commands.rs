@@ -39,6 +39,6 @@ pub async fn execute(app: &App, actor: &Actor, command: LiveCommand) -> DomainRe
         LiveCommand::AcceptBattle(p) => live.battles.accept(actor, &p.battle_id).await.map(|b| LiveReply::AcceptBattle(BattleAck { battle: b })),
         LiveCommand::DeclineBattle(p) => live.battles.decline(actor, &p.battle_id).await.map(|b| LiveReply::DeclineBattle(BattleAck { battle: b })),
         LiveCommand::GetBattle(p) => live.battles.get(&p.battle_id).await.map(|b| LiveReply::GetBattle(BattleAck { battle: b })),
-        LiveCommand::Boost(p) => live.battles.boost(actor, &p.battle_id, &p.side, &p.boost_id, &p.client_tx_id).await.map(LiveReply::Boost),
+        LiveCommand::Boost(p) => live.battles.boost(actor, &p.battle_id, &p.side, p.boost_id.as_deref(), &p.client_tx_id).await.map(LiveReply::Boost),
     }
 }

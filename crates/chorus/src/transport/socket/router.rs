@@ -123,23 +123,24 @@ async fn in_dialect<A: Adapter>(
     dialect: Dialect,
     event: &str,
     data: Result<Value, DomainError>,
-) -> (DomainResult<Value>, Option<Answer>) {
+) -> (DomainResult<Value>, Answer) {
     let data = match data {
         Ok(data) => dialect::or_empty(data),
-        Err(e) => return (Err(e), None),
+        Err(e) => return (Err(e), Answer::default()),
     };
     let decoded = match dialect.decode(event, data.clone()) {
         Ok(Some(decoded)) => decoded,
-        Ok(None) => return (route(app, s, session, event, Ok(data)).await.and_then(ack_data), None),
-        Err(e) => return (Err(e), None),
+        Ok(None) => return (route(app, s, session, event, Ok(data)).await.and_then(ack_data), Answer::default()),
+        Err(e) => return (Err(e), Answer::default()),
     };
-    let answer = decoded.reply.map(|shape| Answer { shape, request: decoded.payload.clone() });
-    let request = decoded.then.map(|_| decoded.payload.clone());
+    let request = if decoded.reply.is_some() { decoded.payload.clone() } else { Value::Null };
+    let answer = Answer { shape: decoded.reply, request, silent_refusal: decoded.silent_refusal };
+    let follow_request = decoded.then.map(|_| decoded.payload.clone());
     let result = match decoded.command {
         Some(command) => route(app, s, session, command, Ok(decoded.payload)).await.and_then(ack_data),
         None => Ok(Value::Object(serde_json::Map::new())),
     };
-    let follow_up = match (&result, decoded.then, &request) {
+    let follow_up = match (&result, decoded.then, &follow_request) {
         (Ok(data), Some(then), Some(request)) => (then.make)(request, data).map(|next| (then, next)),
         _ => None,
     };
@@ -147,7 +148,7 @@ async fn in_dialect<A: Adapter>(
         // The seed event succeeds only if what follows does.
         let next = route_with(app, s, session, command, Ok(payload), Limit::Taken).await.and_then(ack_data);
         return match next {
-            Err(e) => (Err(e), None),
+            Err(e) => (Err(e), answer),
             Ok(data) if then.answers => (Ok(data), answer),
             Ok(_) => (result, answer),
         };
@@ -186,7 +187,10 @@ async fn closed<A: Adapter>(app: &App, s: &SocketRef<A>, reason: DisconnectReaso
     }
     let connection = ConnectionId(s.id.to_string());
     app.expiry.forget(s.id);
+    // Content first: it takes the connection out of the viewer registry, stream rooms
+    // included, so the live service reads the counts without it.
     app.content.connection_closed(&connection).await;
+    app.live_streams.streams.connection_closed(&connection).await;
     app.chat.connection_closed(&connection).await;
     app.collab.connection_closed(&connection).await;
     app.calls.connection_closed(&connection).await;

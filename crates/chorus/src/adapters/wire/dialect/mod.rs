@@ -22,11 +22,12 @@ pub mod chatblog;
 pub mod chatnotify;
 mod fields;
 pub mod interactions;
+pub mod livestream;
 pub mod video;
 
 use serde_json::Value;
 
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::ports::publisher::Room;
 
 /// A dialect of the native protocol, named after the app whose client it serves.
@@ -35,6 +36,8 @@ pub enum Dialect {
     /// The universal content interactions app (seed 000): content and media rooms,
     /// streams, presence, private chats.
     Interactions,
+    /// The live-streaming platform (seed 001): stream chat, gifts, throne, battles, metrics.
+    Livestream,
     /// The TikTok-style video app (seed 002): video rooms, feed, typing, watch analytics.
     Video,
     /// The chat and blog app (seed 003): chat rooms, the blog channel, post likes,
@@ -67,6 +70,10 @@ pub struct Decoded {
     /// The dialect's answer, when it has one: sent as an event when the client asked
     /// for no ack, and as the ack's `data` when it did.
     pub reply: Option<ReplyShape>,
+    /// A refusal the dialect answers with nothing when the client asked for no ack:
+    /// the seed's own event for it has already been sent by the domain (livestream's
+    /// `ai:warning` for a `blocked` chat message). With an ack it is refused as usual.
+    pub silent_refusal: Option<ErrorCode>,
     /// A second native command to run after the first succeeded, made from its ack
     /// `data` (`None`: nothing more to do). It takes no rate limit of its own: the
     /// seed event took one.
@@ -86,12 +93,12 @@ pub struct FollowUp {
 impl Decoded {
     /// The native command `command` with `payload`, answered only by its ack.
     pub fn run(command: &'static str, payload: Value) -> Self {
-        Self { command: Some(command), payload, reply: None, then: None }
+        Self { command: Some(command), payload, reply: None, then: None, silent_refusal: None }
     }
 
     /// An event that needs no command.
     pub fn nothing() -> Self {
-        Self { command: None, payload: Value::Null, reply: None, then: None }
+        Self { command: None, payload: Value::Null, reply: None, then: None, silent_refusal: None }
     }
 
     /// Adds the dialect's reply event.
@@ -109,6 +116,12 @@ impl Decoded {
     /// Adds the command that follows this one, whose ack answers the seed event.
     pub fn then_answering(mut self, make: fn(&Value, &Value) -> Option<(&'static str, Value)>) -> Self {
         self.then = Some(FollowUp { make, answers: true });
+        self
+    }
+
+    /// Sends no `error` event for a refusal with `code` (see `silent_refusal`).
+    pub fn silent_on(mut self, code: ErrorCode) -> Self {
+        self.silent_refusal = Some(code);
         self
     }
 }
@@ -138,12 +151,13 @@ pub enum Encoded {
 
 impl Dialect {
     /// Every dialect, in the order of docs/dialects.md.
-    pub const ALL: &'static [Self] = &[Self::Interactions, Self::Video, Self::Chatblog, Self::Chatnotify];
+    pub const ALL: &'static [Self] = &[Self::Interactions, Self::Livestream, Self::Video, Self::Chatblog, Self::Chatnotify];
 
     /// The name clients and the `dialect` setting use.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Interactions => "interactions",
+            Self::Livestream => "livestream",
             Self::Video => "video",
             Self::Chatblog => "chatblog",
             Self::Chatnotify => "chatnotify",
@@ -166,6 +180,7 @@ impl Dialect {
     pub fn decode(self, event: &str, payload: Value) -> DomainResult<Option<Decoded>> {
         match self {
             Self::Interactions => interactions::decode(event, payload),
+            Self::Livestream => livestream::decode(event, payload),
             Self::Video => video::decode(event, payload),
             Self::Chatblog => chatblog::decode(event, payload),
             Self::Chatnotify => chatnotify::decode(event, payload),
@@ -176,6 +191,7 @@ impl Dialect {
     pub fn encode(self, event: &str, payload: &Value) -> Encoded {
         match self {
             Self::Interactions => interactions::encode(event, payload),
+            Self::Livestream => livestream::encode(event, payload),
             Self::Video => video::encode(event, payload),
             Self::Chatblog => chatblog::encode(event, payload),
             Self::Chatnotify => chatnotify::encode(event, payload),
@@ -192,6 +208,7 @@ impl Dialect {
     pub fn everyone_room(self) -> &'static str {
         match self {
             Self::Interactions => "interactions|*",
+            Self::Livestream => "livestream|*",
             Self::Video => "video|*",
             Self::Chatblog => "chatblog|*",
             Self::Chatnotify => "chatnotify|*",
@@ -203,6 +220,7 @@ impl Dialect {
     pub fn parse_room(self, name: &str) -> Option<Room> {
         let room = match self {
             Self::Interactions => interactions::parse_room(name),
+            Self::Livestream => livestream::parse_room(name),
             Self::Video => video::parse_room(name),
             Self::Chatblog => chatblog::parse_room(name),
             Self::Chatnotify => None,

@@ -20,6 +20,10 @@ native_events! {
     "stream:slow_mode" => StreamSlowMode<'a> [to "stream:{streamId}"],
     /// The number of distinct viewers changed (at most once per tick).
     "stream:viewers" => StreamViewers<'a> [to "stream:{streamId}"; coalesced],
+    /// A viewer started watching (not sent above `max_viewers_notified` viewers).
+    "stream:viewer_joined" => StreamViewerJoined<'a> [to "stream:{streamId}"],
+    /// A viewer stopped watching (not sent above `max_viewers_notified` viewers).
+    "stream:viewer_left" => StreamViewerLeft<'a> [to "stream:{streamId}"],
     /// The stream's figures, every `stream_metrics_interval_ms` while live; the last one,
     /// when the stream ends, is sent once cluster-wide with a `seq`.
     "metrics:update" => Metrics [to "stream:{streamId}"; coalesced],
@@ -80,6 +84,24 @@ pub struct StreamSlowMode<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct StreamViewers<'a> {
     pub stream_id: &'a str,
+    pub viewer_count: u64,
+}
+
+/// `stream:viewer_joined`: `viewerCount` counts the viewer in.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamViewerJoined<'a> {
+    pub stream_id: &'a str,
+    pub user: &'a UserSummary,
+    pub viewer_count: u64,
+}
+
+/// `stream:viewer_left`: `viewerCount` no longer counts the viewer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamViewerLeft<'a> {
+    pub stream_id: &'a str,
+    pub user_id: &'a str,
     pub viewer_count: u64,
 }
 
@@ -244,6 +266,10 @@ pub fn encode(event: &LiveEvent) -> (&'static str, Value) {
         LiveEvent::StatusChanged { stream_id, status, at } => wire(&StreamStatusChanged { stream_id, status: *status, timestamp: *at }),
         LiveEvent::SlowModeSet { stream_id, seconds } => wire(&StreamSlowMode { stream_id, seconds: *seconds }),
         LiveEvent::ViewersCounted { stream_id, viewer_count } => wire(&StreamViewers { stream_id, viewer_count: *viewer_count }),
+        LiveEvent::ViewerJoined { stream_id, viewer, viewer_count } => {
+            wire(&StreamViewerJoined { stream_id, user: viewer, viewer_count: *viewer_count })
+        }
+        LiveEvent::ViewerLeft { stream_id, user_id, viewer_count } => wire(&StreamViewerLeft { stream_id, user_id, viewer_count: *viewer_count }),
         LiveEvent::MetricsCounted { metrics } | LiveEvent::FinalMetrics { metrics } => wire(metrics),
         LiveEvent::ChatMessagePosted { message } => wire(&StreamChat { stream_id: &message.stream_id, message }),
         LiveEvent::ChatMessageDeleted { stream_id, message_id } => wire(&StreamChatDeleted { stream_id, message_id }),
@@ -370,6 +396,16 @@ mod tests {
         let pending = Box::new(battle(BattleStatus::Pending));
         assert_eq!(encode(&LiveEvent::BattleWithdrawn { battle: pending.clone(), by: "o1".into() }).0, "battle:cancelled");
         assert_eq!(encode(&LiveEvent::BattleCancelled { battle: pending.clone() }), ("battle:cancelled", json!({ "battleId": "b", "battle": pending })));
+    }
+
+    #[test]
+    fn viewers_coming_and_going_are_told_one_by_one() {
+        let viewer = UserSummary::unknown("u");
+        let joined = LiveEvent::ViewerJoined { stream_id: "s".into(), viewer: viewer.clone(), viewer_count: 2 };
+        assert_eq!(encode(&joined), ("stream:viewer_joined", json!({ "streamId": "s", "user": viewer, "viewerCount": 2 })));
+        assert!(!joined.is_snapshot(), "each join is a fact of its own, not a count");
+        let left = LiveEvent::ViewerLeft { stream_id: "s".into(), user_id: "u".into(), viewer_count: 1 };
+        assert_eq!(encode(&left), ("stream:viewer_left", json!({ "streamId": "s", "userId": "u", "viewerCount": 1 })));
     }
 
     #[test]
