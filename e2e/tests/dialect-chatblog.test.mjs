@@ -150,3 +150,31 @@ test('calls: initiate-call rings the room as incoming-call and answers call-init
   assert.equal(acked.ok, false);
   assert.ok(['not_found', 'forbidden'].includes(acked.error.code), JSON.stringify(acked));
 });
+
+test('typing-stop and comment-updated: the end of typing and an edited comment in the post room', { timeout: 20_000 }, async () => {
+  const ann = uid('ann');
+  const bob = uid('bob');
+  const roomId = await groupRoom(ann, [bob]);
+  const a = await seedSocket(token(ann));
+  const b = await seedSocket(token(bob));
+  await joinRoom(a, roomId);
+  await joinRoom(b, roomId);
+  const started = waitFor(b, 'typing-start');
+  a.emit('typing-start', { roomId });
+  await started; // events of one socket run concurrently: stop after the start is told
+  const stopped = waitFor(b, 'typing-stop');
+  a.emit('typing-stop', { roomId });
+  const s = withoutSeq(await stopped);
+  assert.equal(s.roomId, roomId);
+  assert.equal(s.user.id, ann);
+
+  const postId = uid('post');
+  await registerContent(postId, { type: 'post', ownerId: ann });
+  await joinRoom(b, `post-${postId}`);
+  const c = await restOk('POST', `/api/content/${postId}/comments`, { token: token(ann), body: { text: 'frist' } });
+  const updated = waitFor(b, 'comment-updated');
+  await restOk('PATCH', `/api/comments/${c.comment.id}`, { token: token(ann), body: { text: 'first' } });
+  const u = withoutSeq(await updated);
+  assert.equal(u.postId, postId);
+  assert.equal(u.comment.text, 'first');
+});

@@ -208,3 +208,56 @@ test('followers, refusals in the dialect\'s terms, and the server API on seed ro
   const stats = await restOk('GET', `/api/server/rooms/${encodeURIComponent(`content:article:${contentId}`)}`, { serverKey: true });
   assert.equal(stats.size, 1);
 });
+
+test('leaving and the planned aliases: leave-content, leave-media, leave-stream, leave-chat, chat-typing-stop, live-chat-message and stream-update from the client, stream viewer counts', { timeout: 20_000 }, async () => {
+  const owner = uid('host');
+  const created = await restOk('POST', '/api/streams', { token: token(owner), body: { title: 'Live' } });
+  const streamId = created.stream?.id ?? created.id;
+  const host = await seedSocket(token(owner));
+  const fan = await seedSocket(token(uid('fan')));
+  await joined(host, 'join-stream', { streamId });
+  const two = waitFor(host, 'viewer-count-update', (v) => v.streamId === streamId && v.viewerCount === 2);
+  await joined(fan, 'join-stream', { streamId });
+  assert.deepEqual(await two, { streamId, viewerCount: 2 });
+  const live = waitFor(fan, 'stream-update', (s) => s.status === 'live');
+  host.emit('stream-update', { streamId, status: 'live' });
+  await live;
+  const line = waitFor(host, 'stream-chat', (c) => c.message === 'via the alias');
+  fan.emit('live-chat-message', { streamId, text: 'via the alias' });
+  await line;
+  const one = waitFor(host, 'viewer-count-update', (v) => v.streamId === streamId && v.viewerCount === 1);
+  await joined(fan, 'leave-stream', { streamId });
+  await one;
+
+  const contentId = uid('clip');
+  await registerContent(contentId, { type: 'clip' });
+  const a = await seedSocket(token(uid('ann')));
+  const b = await seedSocket(token(uid('bob')));
+  await joined(a, 'join-content', { contentId, contentType: 'clip' });
+  await joined(b, 'join-media', { mediaId: contentId });
+  const down = waitFor(a, 'viewer-count-update', (v) => v.contentId === contentId && v.viewerCount === 1);
+  await joined(b, 'leave-media', { mediaId: contentId });
+  await down;
+  await joined(a, 'leave-content', { contentId, contentType: 'clip' });
+  const gone = silence(a, 'content-reaction');
+  b.emit('content-reaction', { contentId, action: 'like' });
+  await gone;
+
+  const ann = uid('ann');
+  const bob = uid('bob');
+  const room = await restOk('POST', '/api/chat/rooms', { token: token(ann), body: { otherUserId: bob } });
+  const sa = await seedSocket(token(ann));
+  const sb = await seedSocket(token(bob));
+  await joined(sa, 'join-chat', { chatId: room.id });
+  await joined(sb, 'join-chat', { chatId: room.id });
+  const started = waitFor(sb, 'chat-typing-start');
+  sa.emit('chat-typing-start', { chatId: room.id });
+  await started; // events of one socket run concurrently: stop after the start is told
+  const stop = waitFor(sb, 'chat-typing-stop');
+  sa.emit('chat-typing-stop', { chatId: room.id });
+  assert.equal((await stop).userId, ann);
+  await joined(sb, 'leave-chat', { chatId: room.id });
+  const quiet = silence(sb, 'chat-typing-start');
+  sa.emit('chat-typing-start', { chatId: room.id });
+  await quiet;
+});
