@@ -266,6 +266,14 @@ export function connect(tok, opts = {}) {
   });
 }
 
+/**
+ * A seed app's client: `io(url, {auth: {token}})` and nothing else (the server's
+ * `dialect` setting decides what it speaks), plus any `auth` fields; resolves once connected.
+ */
+export function seedSocket(tok, auth = {}) {
+  return connect(tok, { auth: { token: tok, ...auth } });
+}
+
 /** Resolves with nothing if `event` does not arrive on `socket` within `ms`; fails if it does. */
 export function silence(socket, event, ms = 400) {
   return new Promise((ok, fail) => {

@@ -5,13 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, emitAck, registerContent, restOk, server, silence, startServer, stopServer, token, uid, waitFor, withoutSeq } from '../lib/server.mjs';
+import { emitAck, seedSocket, registerContent, restOk, silence, startServer, stopServer, token, uid, waitFor, withoutSeq } from '../lib/server.mjs';
 
 before(() => startServer({ args: ['--dialect', 'chatblog'] }));
 after(() => stopServer());
 
-/** `socketService.connect(userToken)` (003:57): the token in the handshake, no dialect named. */
-const seedSocket = (tok) => connect(tok, { auth: { token: tok } });
+// `socketService.connect(userToken)` (003:57) is `seedSocket(token)`: the token in the
+// handshake, no dialect named.
 
 /** `socket.emit("join-room", roomId)` with the bare id, waiting for its ack. */
 async function joinRoom(socket, roomId) {
@@ -24,12 +24,16 @@ async function groupRoom(owner, memberIds) {
   return room.id;
 }
 
-test('chat rooms: join-room with a bare id, user-joined to the others, send-message to new-message, typing, reactions (003:60-107)', { timeout: 20_000 }, async () => {
+/** Two users in a new group room, each with a connected seed client. */
+async function pairInRoom() {
   const ann = uid('ann');
   const bob = uid('bob');
   const roomId = await groupRoom(ann, [bob]);
-  const a = await seedSocket(token(ann));
-  const b = await seedSocket(token(bob));
+  return { ann, bob, roomId, a: await seedSocket(token(ann)), b: await seedSocket(token(bob)) };
+}
+
+test('chat rooms: join-room with a bare id, user-joined to the others, send-message to new-message, typing, reactions (003:60-107)', { timeout: 20_000 }, async () => {
+  const { ann, bob, roomId, a, b } = await pairInRoom();
   await joinRoom(a, roomId);
   const joined = waitFor(a, 'user-joined');
   b.emit('join-room', roomId); // as the seed does: no ack
@@ -128,11 +132,7 @@ test('toasts and announcements: notification {title, message, type}, system-anno
 });
 
 test('calls: initiate-call rings the room as incoming-call and answers call-initiated; refusals come as error (003:85)', { timeout: 20_000 }, async () => {
-  const ann = uid('ann');
-  const bob = uid('bob');
-  const roomId = await groupRoom(ann, [bob]);
-  const a = await seedSocket(token(ann));
-  const b = await seedSocket(token(bob));
+  const { ann, bob, roomId, a, b } = await pairInRoom();
   const ringing = waitFor(b, 'incoming-call');
   const initiated = waitFor(a, 'call-initiated');
   a.emit('initiate-call', { roomId, type: 'video' });
@@ -152,11 +152,7 @@ test('calls: initiate-call rings the room as incoming-call and answers call-init
 });
 
 test('typing-stop and comment-updated: the end of typing and an edited comment in the post room', { timeout: 20_000 }, async () => {
-  const ann = uid('ann');
-  const bob = uid('bob');
-  const roomId = await groupRoom(ann, [bob]);
-  const a = await seedSocket(token(ann));
-  const b = await seedSocket(token(bob));
+  const { ann, bob, roomId, a, b } = await pairInRoom();
   await joinRoom(a, roomId);
   await joinRoom(b, roomId);
   const started = waitFor(b, 'typing-start');

@@ -4,24 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { io } from 'socket.io-client';
-import { emitAck, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq, silence } from '../lib/server.mjs';
+import { emitAck, seedSocket, registerContent, restOk, startServer, stopServer, token, uid, waitFor, withoutSeq, silence } from '../lib/server.mjs';
 
 before(() => startServer({ args: ['--dialect', 'chatnotify'] }));
 after(() => stopServer());
 
-const opened = [];
-/** The seed's `io('http://localhost:5000', { auth: { token: getAuthToken() } })`. */
-async function seedSocket(tok) {
-  const socket = io(server().url, { auth: { token: tok }, forceNew: true, reconnection: false });
-  opened.push(socket);
-  await new Promise((ok, fail) => {
-    socket.once('connect', ok);
-    socket.once('connect_error', (e) => fail(new Error(`connect_error: ${e.message} ${JSON.stringify(e.data)}`)));
-  });
-  return socket;
-}
-after(() => opened.forEach((s) => s.close()));
 
 /** "1. Create Chat Room (REST)": POST /api/chat/rooms {otherUserId}. */
 async function directRoom(tok, otherUserId) {

@@ -5,13 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, emitAck, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq, silence } from '../lib/server.mjs';
+import { emitAck, seedSocket, registerContent, restOk, server, startServer, stopServer, token, uid, waitFor, withoutSeq, silence } from '../lib/server.mjs';
 
 before(() => startServer({ args: ['--dialect', 'interactions'] }));
 after(() => stopServer());
-
-/** A client as the seed's frontend would open it: the token in the handshake, no dialect named. */
-const seedSocket = (tok, auth = {}) => connect(tok, { auth: { token: tok, ...auth } });
 
 /** Joins and waits for the join to be done (an ack the seed client may ask for too). */
 async function joined(socket, event, data) {

@@ -7,10 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { io } from 'socket.io-client';
 import * as Y from 'yjs';
 import {
-  checkedSeq, connect, emitAck, emitOk, rest, restOk, server, startServer, stopServer, token, track, uid, waitFor, withoutSeq,
+  checkedSeq, connect, emitAck, seedSocket, emitOk, rest, restOk, server, startServer, stopServer, token, track, uid, waitFor, withoutSeq,
 } from '../lib/server.mjs';
 
 before(() => startServer({
@@ -23,18 +22,8 @@ before(() => startServer({
 }));
 after(() => stopServer());
 
-const opened = [];
 /** The seed's client: `io(url, {auth: {token}})`, nothing else. */
-async function seedSocket(userId, name) {
-  const socket = io(server().url, { auth: { token: token(userId, { name }) }, forceNew: true, reconnection: false });
-  opened.push(socket);
-  await new Promise((ok, fail) => {
-    socket.once('connect', ok);
-    socket.once('connect_error', (e) => fail(new Error(`connect_error: ${e.message} ${JSON.stringify(e.data)}`)));
-  });
-  return socket;
-}
-after(() => opened.forEach((s) => s.close()));
+const seedClient = (userId, name) => seedSocket(token(userId, { name }));
 
 /** A native client on the same server. */
 const nativeSocket = (userId, name) => connect(token(userId, { name }), { auth: { token: token(userId, { name }), dialect: 'native' } });
@@ -76,7 +65,7 @@ test('stream join flow, chat message flow, blocked chat, gifts, throne and metri
 
   // Stream Join Flow (001:178-191): `stream:join {streamId}` → the stream info to the
   // joiner, then the join notification to the room, the joiner included.
-  const ann = await seedSocket(annId, 'ann');
+  const ann = await seedClient(annId, 'ann');
   const annJoins = track(ann, 'stream:join');
   ann.emit('stream:join', { streamId });
   const info = await annJoins.until(isInfo);
@@ -91,7 +80,7 @@ test('stream join flow, chat message flow, blocked chat, gifts, throne and metri
   const natSawAnn = await natJoins.until((p) => p.user.id === annId);
   assert.equal(natSawAnn.seq, annJoined.seq, 'one event, one seq, two names');
 
-  const bob = await seedSocket(bobId, 'bob');
+  const bob = await seedClient(bobId, 'bob');
   const bobJoins = track(bob, 'stream:join');
   bob.emit('stream:join', { streamId });
   assert.equal((await bobJoins.until(isInfo)).viewerCount, 3);
@@ -202,7 +191,7 @@ test('battle boosts: `battle:boost {battleId, side}` buys the first boost; score
 
   const fanId = uid('fan');
   await credit(fanId, 120);
-  const fan = await seedSocket(fanId, 'fan');
+  const fan = await seedClient(fanId, 'fan');
   const joined = waitFor(fan, 'stream:join', isInfo);
   fan.emit('stream:join', { streamId: stream.id });
   assert.equal((await joined).battle.id, pending.battle.id);
@@ -233,7 +222,7 @@ test('collaboration: `content_updated {sessionId, update}` reaches the other par
   const [annId, bobId] = [uid('ann'), uid('bob')];
   // A session is a collaborative document (POST /api/docs): its id is the sessionId.
   const { id: sessionId } = await restOk('POST', '/api/docs', { token: token(annId), body: { title: 'Stream notes', editorIds: [bobId] } });
-  const [ann, bob] = await Promise.all([seedSocket(annId, 'ann'), seedSocket(bobId, 'bob')]);
+  const [ann, bob] = await Promise.all([seedClient(annId, 'ann'), seedClient(bobId, 'bob')]);
   // With an ack, to know when each has joined.
   assert.equal(typeof (await emitOk(ann, 'collab:join', { sessionId })).state, 'string');
   await emitOk(bob, 'collab:join', { sessionId });
@@ -264,7 +253,7 @@ test('collaboration: `content_updated {sessionId, update}` reaches the other par
 });
 
 test('unknown seed events are refused as natively; native commands pass through', { timeout: 10_000 }, async () => {
-  const ann = await seedSocket(uid('ann'), 'ann');
+  const ann = await seedClient(uid('ann'), 'ann');
   const refused = waitFor(ann, 'error', (e) => e.event === 'og:claim');
   ann.emit('og:claim', {});
   assert.deepEqual(await refused, { code: 'bad_request', event: 'og:claim', message: 'unknown event: og:claim' });

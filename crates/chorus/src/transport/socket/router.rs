@@ -133,15 +133,15 @@ async fn in_dialect<A: Adapter>(
         Ok(None) => return (route(app, s, session, event, Ok(data)).await.and_then(ack_data), Answer::default()),
         Err(e) => return (Err(e), Answer::default()),
     };
-    let request = if decoded.reply.is_some() { decoded.payload.clone() } else { Value::Null };
+    // The request is kept only when a reply or a follow-up is made from it.
+    let request = if decoded.reply.is_some() || decoded.then.is_some() { decoded.payload.clone() } else { Value::Null };
     let answer = Answer { shape: decoded.reply, request, silent_refusal: decoded.silent_refusal };
-    let follow_request = decoded.then.map(|_| decoded.payload.clone());
     let result = match decoded.command {
         Some(command) => route(app, s, session, command, Ok(decoded.payload)).await.and_then(ack_data),
         None => Ok(Value::Object(serde_json::Map::new())),
     };
-    let follow_up = match (&result, decoded.then, &follow_request) {
-        (Ok(data), Some(then), Some(request)) => (then.make)(request, data).map(|next| (then, next)),
+    let follow_up = match (&result, decoded.then) {
+        (Ok(data), Some(then)) => (then.make)(&answer.request, data).map(|next| (then, next)),
         _ => None,
     };
     if let Some((then, (command, payload))) = follow_up {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::fields::{get, id_value, object, rename_id, with_seq};
+use super::fields::{get, id_value, keep_seq, object, rename_id, with_seq};
 use super::{Decoded, Encoded};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::Room;
@@ -79,10 +79,8 @@ pub fn encode(event: &str, native: &Value) -> Encoded {
                 let sender = fields.get("sender").cloned().unwrap_or(Value::Null);
                 fields.insert("userId".into(), get(&sender, "id").clone());
                 fields.insert("user".into(), sender);
-                if let Some(seq) = native.get("seq") {
-                    fields.insert("seq".into(), seq.clone());
-                }
             }
+            keep_seq(native, &mut message);
             Encoded::Frames(vec![("new-message", message)])
         }
         "chat:typing" => {

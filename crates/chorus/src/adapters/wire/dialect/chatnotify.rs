@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::fields::{get, object, rename_id, with_seq};
+use super::fields::{get, keep_seq, object, rename_id, with_seq};
 use super::{Decoded, Encoded};
 use crate::domain::error::DomainResult;
 
@@ -39,9 +39,7 @@ pub fn encode(event: &str, native: &Value) -> Encoded {
     match event {
         "chat:message" => {
             let mut message = message(get(native, "message"));
-            if let (Some(fields), Some(seq)) = (message.as_object_mut(), native.get("seq")) {
-                fields.insert("seq".into(), seq.clone());
-            }
+            keep_seq(native, &mut message);
             Encoded::Frames(vec![("receive_message", message)])
         }
         "chat:typing" => Encoded::Frames(vec![(
@@ -113,10 +111,9 @@ fn notification(native: &Value) -> Value {
         fields.insert("type".into(), Value::String(kind));
     }
     fields.insert("unreadCount".into(), get(native, "unreadCount").clone());
-    if let Some(seq) = native.get("seq") {
-        fields.insert("seq".into(), seq.clone());
-    }
-    Value::Object(fields)
+    let mut payload = Value::Object(fields);
+    keep_seq(native, &mut payload);
+    payload
 }
 
 #[cfg(test)]

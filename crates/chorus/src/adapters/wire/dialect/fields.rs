@@ -46,12 +46,17 @@ pub fn get<'a>(payload: &'a Value, key: &str) -> &'a Value {
 
 /// Builds an object from `(key, value)` pairs, with the native `seq` kept (sequenced
 /// events carry it, so a dialect client can resume; seed clients ignore it).
-pub fn with_seq<const N: usize>(native: &Value, pairs: [(&str, Value); N]) -> Value {
-    let mut map: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    if let Some(seq) = native.get("seq") {
-        map.insert("seq".to_owned(), seq.clone());
+pub fn with_seq<K: Into<String>>(native: &Value, pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+    let mut payload = Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect());
+    keep_seq(native, &mut payload);
+    payload
+}
+
+/// Copies the native event's `seq`, if it has one, into a dialect payload (an object).
+pub fn keep_seq(native: &Value, payload: &mut Value) {
+    if let (Some(fields), Some(seq)) = (payload.as_object_mut(), native.get("seq")) {
+        fields.insert("seq".to_owned(), seq.clone());
     }
-    Value::Object(map)
 }
 
 /// Whether a room's id passes the native id rules (what `Room::parse` checks).

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::fields::{get, object, rename_id, with_seq};
+use super::fields::{get, keep_seq, object, rename_id, with_seq};
 use super::{Decoded, Encoded};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::ports::publisher::Room;
@@ -74,7 +74,7 @@ pub fn encode(event: &str, native: &Value) -> Encoded {
                     ("likeCount".into(), get(native, "likesCount").clone()),
                     ("timestamp".into(), get(native, "timestamp").clone()),
                 ]);
-                sequenced(native, pairs)
+                with_seq(native, pairs)
             };
             Encoded::Frames(vec![("content-reaction", fields("contentId", id.clone())), ("media-reaction", fields("mediaId", id))])
         }
@@ -274,15 +274,6 @@ fn add_user_id(user: &mut Map<String, Value>) {
     }
 }
 
-/// An object from owned pairs, with the native `seq` kept.
-fn sequenced(native: &Value, pairs: Vec<(String, Value)>) -> Value {
-    let mut map: Map<String, Value> = pairs.into_iter().collect();
-    if let Some(seq) = native.get("seq") {
-        map.insert("seq".into(), seq.clone());
-    }
-    Value::Object(map)
-}
-
 /// `typing-start`/`typing-stop` (or the chat ones) and the generic `user-typing`.
 fn typing_frames<const N: usize>(native: &Value, start: &'static str, stop: &'static str, place: [(String, Value); N]) -> Encoded {
     let user = get(native, "user");
@@ -290,9 +281,9 @@ fn typing_frames<const N: usize>(native: &Value, start: &'static str, stop: &'st
     let mut pairs: Vec<(String, Value)> = place.into_iter().collect();
     pairs.push(("userId".into(), get(user, "id").clone()));
     pairs.push(("username".into(), get(user, "username").clone()));
-    let specific = sequenced(native, pairs.clone());
+    let specific = with_seq(native, pairs.clone());
     pairs.push(("isTyping".into(), typing.clone()));
-    let generic = sequenced(native, pairs);
+    let generic = with_seq(native, pairs);
     let name = if typing == Value::Bool(true) { start } else { stop };
     Encoded::Frames(vec![(name, specific), ("user-typing", generic)])
 }
@@ -303,24 +294,17 @@ fn notification(native: &Value) -> Encoded {
     let n = get(native, "notification");
     let data = get(n, "data");
     let author = with_user_id(get(n, "actor"));
-    let frame = match get(n, "type").as_str() {
+    let (name, mut frame) = match get(n, "type").as_str() {
         Some("comment" | "reply") => {
             let comment = json!({ "id": get(data, "commentId"), "text": get(data, "text"), "user": author });
-            json!({ "contentId": get(data, "contentId"), "contentType": get(data, "contentType"), "comment": comment, "author": author })
+            let frame = json!({ "contentId": get(data, "contentId"), "contentType": get(data, "contentType"), "comment": comment, "author": author });
+            ("new-comment-notification", frame)
         }
-        Some("like") => json!({ "contentId": get(data, "contentId"), "contentType": get(data, "contentType"), "author": author }),
-        Some("follow") => json!({ "follower": author }),
+        Some("like") => ("new-like-notification", json!({ "contentId": get(data, "contentId"), "contentType": get(data, "contentType"), "author": author })),
+        Some("follow") => ("new-follower-notification", json!({ "follower": author })),
         _ => return Encoded::Same,
     };
-    let name = match get(n, "type").as_str() {
-        Some("like") => "new-like-notification",
-        Some("follow") => "new-follower-notification",
-        _ => "new-comment-notification",
-    };
-    let mut frame = frame;
-    if let (Some(fields), Some(seq)) = (frame.as_object_mut(), native.get("seq")) {
-        fields.insert("seq".into(), seq.clone());
-    }
+    keep_seq(native, &mut frame);
     Encoded::Frames(vec![(name, frame)])
 }
 
