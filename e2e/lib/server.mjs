@@ -53,7 +53,7 @@ export async function freePort() {
  * Starts `chorus serve` and waits for `GET /healthz` to answer 200.
  * Extra CLI args and env can be added for tests that need a different configuration.
  */
-export async function startServer({ args = [], env = {} } = {}) {
+export async function startServer({ args = [], env = {}, reuse } = {}) {
   if (current) throw new Error('startServer: a server is already running in this test file');
   const bin = binaryPath();
   if (!existsSync(bin)) {
@@ -64,9 +64,10 @@ export async function startServer({ args = [], env = {} } = {}) {
     );
   }
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'chorus-e2e-'));
-  const jwtSecret = randomBytes(32).toString('hex');
-  const serverKey = randomBytes(24).toString('hex');
+  // `reuse` (what `killServer` returned) restarts on the same database and keys.
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'chorus-e2e-'));
+  const jwtSecret = reuse?.jwtSecret ?? randomBytes(32).toString('hex');
+  const serverKey = reuse?.serverKey ?? randomBytes(24).toString('hex');
   const listen = `127.0.0.1:${port}`;
   const proc = spawn(
     bin,
@@ -182,6 +183,20 @@ export async function stopServer({ closeSockets = true } = {}) {
     );
   }
   return result;
+}
+
+/**
+ * Kills the server with SIGKILL (no shutdown at all) and keeps its database: pass what
+ * it returns as `startServer({ reuse })` to start again where it died.
+ */
+export async function killServer() {
+  if (!current) throw new Error('killServer: no server running');
+  const srv = current;
+  current = null;
+  closeAllSockets();
+  srv.proc.kill('SIGKILL');
+  await srv.exited;
+  return { dir: srv.dir, jwtSecret: srv.jwtSecret, serverKey: srv.serverKey };
 }
 
 /** True while the server process is still running. */

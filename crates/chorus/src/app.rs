@@ -74,6 +74,9 @@ impl Application {
         let store = SqlStore::connect(settings.store.database_url.expose(), &tasks)
             .await
             .with_context(|| format!("opening the database ({})", settings.store.database_url))?;
+        // Every write that causes an event records the deliveries it owes (webhooks).
+        let webhooks = Arc::new(crate::adapters::webhooks::WebhookRouter::new(&settings.webhooks)?);
+        let store = if webhooks.is_empty() { store } else { store.with_outbox(webhooks.clone()) };
 
         let max_payload = settings.server.max_payload_bytes;
         let redis = match settings.cluster.redis_url.as_ref().filter(|u| !u.is_empty()) {
@@ -134,6 +137,9 @@ impl Application {
             }));
             tasks.spawn(Stage::Publishers, "node heartbeat", heartbeat);
         }
+        let node_name = cluster.node.as_ref().map_or_else(|| format!("local-{}", uuid::Uuid::now_v7().simple()), |n| n.id().to_owned());
+        let outbox: Arc<dyn crate::ports::outbox::OutboxStore> = Arc::new(store.clone());
+        webhooks.start_workers(&settings.webhooks, outbox.clone(), &node_name, &tasks)?;
         let rankings = Arc::new(Rankings::new(content_store.clone(), publisher.clone(), events.clone()));
         let follows = Arc::new(FollowService::new(Arc::new(store.clone()), users.clone(), publisher.clone(), events.clone(), tasks.clone()));
         let presence = Arc::new(PresenceService::new(
@@ -244,6 +250,7 @@ impl Application {
                 events.clone(),
                 cluster.limits.clone(),
             )),
+            dead_letters: Arc::new(crate::domain::dead_letters::DeadLetters::new(outbox, settings.webhooks.retry_for)),
             publisher,
             events,
             resume,

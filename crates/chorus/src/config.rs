@@ -36,6 +36,7 @@ pub struct Settings {
     pub resume: ResumeSettings,
     pub live: LiveSettings,
     pub moderation: ModerationSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
 }
 
@@ -274,6 +275,48 @@ pub struct ModerationSettings {
     pub mute: Duration,
 }
 
+/// Signed webhooks to the app's backend (docs/protocol.md, "Webhooks").
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Where deliveries go: the endpoint of `webhook_url`, `webhook_secret` and
+    /// `webhook_events` (named `default`), then each `[[webhooks]]` table of the file.
+    pub endpoints: Vec<WebhookEndpoint>,
+    /// A delivery that keeps failing is retried for this long after it was recorded,
+    /// then kept as a dead letter (`webhook_retry_for_secs`).
+    pub retry_for: Duration,
+    /// Delay before the first retry, doubled after each failure, with jitter
+    /// (`webhook_retry_min_ms`).
+    pub retry_min: Duration,
+    /// Longest delay between two attempts (`webhook_retry_max_ms`).
+    pub retry_max: Duration,
+    /// An attempt not answered within this long has failed (`webhook_timeout_ms`).
+    pub timeout: Duration,
+    /// Deliveries in flight at once per endpoint (`webhook_concurrency`).
+    pub concurrency: usize,
+}
+
+/// One webhook endpoint (a `[[webhooks]]` table: `name`, `url`, `secret`, `events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    /// Names the endpoint in metrics, logs and dead letters; unique.
+    pub name: String,
+    /// `http://` or `https://` URL each delivery is POSTed to.
+    pub url: String,
+    /// `whsec_` + base64: the Standard Webhooks signing secret.
+    pub secret: Secret,
+    /// Comma-separated event types it receives (`content.liked,comment.created`);
+    /// empty for all.
+    #[serde(default)]
+    pub events: String,
+}
+
+impl WebhookEndpoint {
+    /// The event types it asks for; empty for all.
+    pub fn event_types(&self) -> Vec<String> {
+        self.events.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    }
+}
+
 /// Log lines.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -443,11 +486,35 @@ impl Settings {
         if auth.jwt_name_claim.as_deref().is_some_and(|c| c.trim().is_empty()) {
             anyhow::bail!("jwt_name_claim is set but empty: name the claim that holds the display name, or leave it unset");
         }
+        self.webhooks.validate()?;
         if self.server.max_payload_bytes < 1024 {
             anyhow::bail!("max_payload_bytes must be at least 1024");
         }
         if [self.content.tick, self.server.ping_interval, self.server.ping_timeout].iter().any(Duration::is_zero) {
             anyhow::bail!("tick_ms, ping_interval_ms and ping_timeout_ms must be positive");
+        }
+        Ok(())
+    }
+}
+
+impl WebhookSettings {
+    /// Each endpoint has a unique name, an http(s) URL and a secret.
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for endpoint in &self.endpoints {
+            let name = &endpoint.name;
+            if name.trim().is_empty() || !names.insert(name.as_str()) {
+                anyhow::bail!("every webhook endpoint needs a unique name ({name:?} is empty or repeated)");
+            }
+            if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
+                anyhow::bail!("webhook endpoint {name:?}: url must start with http:// or https://");
+            }
+            if endpoint.secret.is_empty() {
+                anyhow::bail!("webhook endpoint {name:?}: a secret (whsec_ + base64) is required");
+            }
+        }
+        if self.concurrency == 0 || self.timeout.is_zero() || self.retry_min.is_zero() || self.retry_max < self.retry_min {
+            anyhow::bail!("webhook_concurrency and webhook_timeout_ms must be positive, and webhook_retry_min_ms positive and at most webhook_retry_max_ms");
         }
         Ok(())
     }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub channels: Arc<Channels>,
     pub presence: Arc<PresenceService>,
     pub location: Arc<crate::domain::location::LocationSharing>,
+    /// Webhook deliveries that failed until their deadline (the server API).
+    pub dead_letters: Arc<crate::domain::dead_letters::DeadLetters>,
     pub publisher: Arc<dyn EventPublisher>,
     /// The stream of domain events (observers, then the encoders).
     pub events: Arc<dyn crate::ports::events::EventSink>,

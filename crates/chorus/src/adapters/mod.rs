@@ -11,4 +11,5 @@ pub mod redis;
 pub mod sequenced_publisher;
 pub mod socketio_publisher;
 pub mod sql;
+pub mod webhooks;
 pub mod wire;

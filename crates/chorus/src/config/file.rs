@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AuthSettings, CallSettings, ChatSettings, ClusterSettings, CollabSettings, ContentSettings, LimitSettings, LiveSettings,
     LogSettings, ModerationSettings, NotificationSettings, PresenceSettings, RateLimits, ResumeSettings, ServerSettings, Settings,
-    StoreSettings,
+    StoreSettings, WebhookEndpoint, WebhookSettings,
 };
 use crate::auth::secret::{ConnectionUrl, Secret};
 
@@ -87,6 +87,16 @@ pub(super) struct SettingsFile {
     pub moderation_strike_limit: u32,
     pub moderation_strike_window_secs: u64,
     pub moderation_mute_secs: u64,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<Secret>,
+    pub webhook_events: String,
+    /// The `[[webhooks]]` tables of a settings file (endpoints beside `webhook_url`).
+    pub webhooks: Vec<WebhookEndpoint>,
+    pub webhook_retry_for_secs: u64,
+    pub webhook_retry_min_ms: u64,
+    pub webhook_retry_max_ms: u64,
+    pub webhook_timeout_ms: u64,
+    pub webhook_concurrency: usize,
 }
 
 impl Default for SettingsFile {
@@ -157,6 +167,15 @@ impl Default for SettingsFile {
             moderation_strike_limit: 3,
             moderation_strike_window_secs: 3600,
             moderation_mute_secs: 600,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_events: String::new(),
+            webhooks: Vec::new(),
+            webhook_retry_for_secs: 24 * 3600,
+            webhook_retry_min_ms: 1_000,
+            webhook_retry_max_ms: 3_600_000,
+            webhook_timeout_ms: 10_000,
+            webhook_concurrency: 16,
         }
     }
 }
@@ -242,6 +261,25 @@ impl From<SettingsFile> for Settings {
                 strike_limit: f.moderation_strike_limit,
                 strike_window: secs(f.moderation_strike_window_secs),
                 mute: secs(f.moderation_mute_secs),
+            },
+            webhooks: WebhookSettings {
+                endpoints: f
+                    .webhook_url
+                    .filter(|url| !url.is_empty())
+                    .map(|url| WebhookEndpoint {
+                        name: "default".into(),
+                        url,
+                        secret: f.webhook_secret.unwrap_or_default(),
+                        events: f.webhook_events,
+                    })
+                    .into_iter()
+                    .chain(f.webhooks)
+                    .collect(),
+                retry_for: secs(f.webhook_retry_for_secs),
+                retry_min: ms(f.webhook_retry_min_ms),
+                retry_max: ms(f.webhook_retry_max_ms),
+                timeout: ms(f.webhook_timeout_ms),
+                concurrency: f.webhook_concurrency,
             },
             log: LogSettings { format: f.log_format },
         }

@@ -24,7 +24,8 @@ use super::moderation::{Moderation, Surface};
 use crate::ports::cluster::ViewerRegistry;
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
-use crate::ports::store::{ContentRegistration, ContentStore, NewComment};
+use crate::ports::outbox::{Tells, Told};
+use crate::ports::store::{ContentRegistration, ContentStore, LikeOutcome, NewComment};
 
 /// Rules of the content domain that deployments tune.
 #[derive(Debug, Clone)]
@@ -326,18 +327,25 @@ impl ContentService {
         let item = self.store.ensure_content(content_id, &self.rules.default_content_type).await?;
         let user_id = &actor.identity.user_id;
         let now = Timestamp::now();
-        let outcome = self.store.set_like(content_id, user_id, like, now).await?;
-        if outcome.changed {
-            self.rankings.mark_changed(ranking_scopes(&item));
-            let liked = ContentEvent::LikeToggled {
-                content_id: content_id.to_owned(),
-                user_id: user_id.clone(),
-                is_liked: outcome.is_liked,
-                likes_count: outcome.counts.likes,
-                at: now,
-                item: owner_of(item),
-            };
-            self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked.into()).await;
+        let scopes = ranking_scopes(&item);
+        let (id, user, owner) = (content_id.to_owned(), user_id.clone(), owner_of(item));
+        let tells: Tells<LikeOutcome> = Box::new(move |outcome| {
+            outcome.changed.then(|| {
+                let liked = ContentEvent::LikeToggled {
+                    content_id: id,
+                    user_id: user,
+                    is_liked: outcome.is_liked,
+                    likes_count: outcome.counts.likes,
+                    at: now,
+                    item: owner,
+                };
+                liked.into()
+            })
+        });
+        let Told { outcome, event } = self.store.set_like(content_id, user_id, like, now, tells).await?;
+        if let Some(liked) = event {
+            self.rankings.mark_changed(scopes);
+            self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), liked).await;
             self.counts.counts_changed(content_id);
         }
         Ok(LikeState { is_liked: outcome.is_liked, likes_count: outcome.counts.likes })
@@ -360,25 +368,24 @@ impl ContentService {
         }
         let item = self.store.ensure_content(content_id, &self.rules.default_content_type).await?;
         let now = Timestamp::now();
-        let (comment, counts) = self
-            .store
-            .insert_comment(&NewComment {
-                id: uuid::Uuid::now_v7().to_string(),
-                content_id: content_id.to_owned(),
-                parent_id: parent_id.map(str::to_owned),
-                author_id: actor.identity.user_id.clone(),
-                text,
-                at: now,
-            })
-            .await?;
-        let created = ContentEvent::CommentCreated {
-            comment: comment.clone(),
-            comments_count: counts.comments,
+        let new = NewComment {
+            id: uuid::Uuid::now_v7().to_string(),
+            content_id: content_id.to_owned(),
+            parent_id: parent_id.map(str::to_owned),
+            author_id: actor.identity.user_id.clone(),
+            text,
             at: now,
-            item: owner_of(item),
-            parent_author,
         };
-        self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created.into()).await;
+        let owner = owner_of(item);
+        let tells: Tells<(Comment, Counts)> = Box::new(move |(comment, counts)| {
+            let created =
+                ContentEvent::CommentCreated { comment: comment.clone(), comments_count: counts.comments, at: now, item: owner, parent_author };
+            Some(created.into())
+        });
+        let Told { outcome: (comment, counts), event } = self.store.insert_comment(&new, tells).await?;
+        if let Some(created) = event {
+            self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), created).await;
+        }
         self.counts.counts_changed(content_id);
         self.stop_typing(actor, content_id).await;
         Ok(CommentPosted { comment, comments_count: counts.comments })
@@ -404,14 +411,14 @@ impl ContentService {
         let channel = short_label("channel", channel, 64)?;
         self.store.ensure_content(content_id, &self.rules.default_content_type).await?;
         let now = Timestamp::now();
-        let counts = self.store.record_share(content_id, &actor.identity.user_id, channel.as_deref(), now).await?;
-        let shared = ContentEvent::ContentShared {
-            content_id: content_id.to_owned(),
-            user_id: actor.identity.user_id.clone(),
-            shares_count: counts.shares,
-            at: now,
-        };
-        self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), shared.into()).await;
+        let (id, user) = (content_id.to_owned(), actor.identity.user_id.clone());
+        let tells: Tells<Counts> = Box::new(move |counts| {
+            Some(ContentEvent::ContentShared { content_id: id, user_id: user, shares_count: counts.shares, at: now }.into())
+        });
+        let Told { outcome: counts, event } = self.store.record_share(content_id, &actor.identity.user_id, channel.as_deref(), now, tells).await?;
+        if let Some(shared) = event {
+            self.events.emit(Audience::Room(Room::Content(content_id.to_owned())), shared).await;
+        }
         self.counts.counts_changed(content_id);
         Ok(ShareRecorded { shares_count: counts.shares })
     }
@@ -516,17 +523,13 @@ impl ContentService {
         if comment.user.id != who.user_id && !is_owner && !who.is_moderator() {
             return Err(DomainError::forbidden("only the author, the owner or a moderator deletes a comment"));
         }
-        let counts = self
-            .store
-            .delete_comment(comment_id, Timestamp::now())
-            .await?
-            .ok_or_else(|| DomainError::not_found("unknown comment"))?;
-        let deleted = ContentEvent::CommentDeleted {
-            content_id: comment.content_id.clone(),
-            comment_id: comment_id.to_owned(),
-            comments_count: counts.comments,
-        };
-        self.events.emit(Audience::Room(Room::Content(comment.content_id.clone())), deleted.into()).await;
+        let (content_id, id) = (comment.content_id.clone(), comment_id.to_owned());
+        let tells: Tells<Option<Counts>> = Box::new(move |counts| {
+            counts.map(|counts| ContentEvent::CommentDeleted { content_id, comment_id: id, comments_count: counts.comments }.into())
+        });
+        let Told { event, .. } = self.store.delete_comment(comment_id, Timestamp::now(), tells).await?;
+        let deleted = event.ok_or_else(|| DomainError::not_found("unknown comment"))?;
+        self.events.emit(Audience::Room(Room::Content(comment.content_id.clone())), deleted).await;
         self.counts.counts_changed(&comment.content_id);
         Ok(())
     }

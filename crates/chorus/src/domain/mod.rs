@@ -7,6 +7,7 @@ pub mod channels;
 pub mod chat;
 pub mod collab;
 pub mod content;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 pub mod follows;

@@ -9,6 +9,7 @@ pub mod events;
 pub mod cluster;
 pub mod dirty;
 pub mod limits;
+pub mod outbox;
 pub mod live_store;
 pub mod publisher;
 pub mod sanctions_store;

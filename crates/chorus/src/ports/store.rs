@@ -8,6 +8,7 @@ use crate::domain::model::{
 };
 use crate::domain::error::DomainError;
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 
 /// The error a store call failed on (the driver's), kept as the source of a
 /// [`StoreError`]. Shared, so one failed batch can answer each of its callers with it.
@@ -154,9 +155,10 @@ pub trait ContentStore: Send + Sync {
     async fn counts(&self, id: &str) -> StoreResult<Counts>;
     async fn is_liked(&self, content_id: &str, user_id: &str) -> StoreResult<bool>;
     /// Sets (`Some`) or toggles (`None`) the like of `user_id` on `content_id`, decided
-    /// inside the write so concurrent toggles never both see the old state.
-    async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp)
-    -> StoreResult<LikeOutcome>;
+    /// inside the write so concurrent toggles never both see the old state. `tells` is
+    /// the event the outcome means (recorded in the outbox with the like).
+    async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp, tells: Tells<LikeOutcome>)
+    -> StoreResult<Told<LikeOutcome>>;
     /// Counts a view unless this viewer was counted after `window_start`.
     async fn record_view(
         &self,
@@ -165,15 +167,15 @@ pub trait ContentStore: Send + Sync {
         at: Timestamp,
         window_start: Timestamp,
     ) -> StoreResult<ViewOutcome>;
-    async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp)
-    -> StoreResult<Counts>;
+    async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp, tells: Tells<Counts>)
+    -> StoreResult<Told<Counts>>;
     /// Stores a comment and returns it with the new counters.
-    async fn insert_comment(&self, comment: &NewComment) -> StoreResult<(Comment, Counts)>;
+    async fn insert_comment(&self, comment: &NewComment, tells: Tells<(Comment, Counts)>) -> StoreResult<Told<(Comment, Counts)>>;
     /// A comment that is not deleted.
     async fn comment(&self, id: &str) -> StoreResult<Option<Comment>>;
     async fn edit_comment(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<Comment>>;
     /// Soft-deletes a comment; returns the new counters, or `None` if it was not there.
-    async fn delete_comment(&self, id: &str, at: Timestamp) -> StoreResult<Option<Counts>>;
+    async fn delete_comment(&self, id: &str, at: Timestamp, tells: Tells<Option<Counts>>) -> StoreResult<Told<Option<Counts>>>;
     /// Top-level comments (or the replies of `parent_id`), newest first.
     async fn comments(&self, content_id: &str, parent_id: Option<&str>, paging: &CommentPaging)
     -> StoreResult<CommentPage>;

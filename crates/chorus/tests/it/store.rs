@@ -21,7 +21,13 @@ use chorus::ports::live_store::{
 use chorus::ports::sanctions_store::{AuditEntry, SanctionRecord, SanctionStore};
 use chorus::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationStore, Relationships};
 use chorus::ports::store::{ContentRegistration, ContentStore, NewComment, ProfileUpdate, UserStore};
+use chorus::ports::outbox::Tells;
 use crate::support::PgDatabase;
+
+/// A write's event, not asked for: these tests look at the stored outcome.
+fn silent<T>() -> Tells<T> {
+    Box::new(|_| None)
+}
 
 /// Every method of every store trait (`ports/*store*.rs`), each asserted on what it
 /// returns, on one database. Each step uses ids of its own, so they share one store.
@@ -55,7 +61,8 @@ async fn suite(store: SqlStore) {
 async fn toggles_in_flight_each_change_the_state(store: &Arc<SqlStore>) {
     store.ensure_content("flip", "video").await.unwrap();
     for round in 0..20 {
-        let (a, b) = tokio::join!(store.set_like("flip", "flipper", None, Timestamp::now()), store.set_like("flip", "flipper", None, Timestamp::now()));
+        let (a, b) = tokio::join!(store.set_like("flip", "flipper", None, Timestamp::now(), silent()), store.set_like("flip", "flipper", None, Timestamp::now(), silent()));
+        let (a, b) = (a.map(|t| t.outcome), b.map(|t| t.outcome));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(a.changed && b.changed, "round {round}: {a:?} {b:?}");
         assert_ne!(a.is_liked, b.is_liked, "round {round}: both toggles saw the same state: {a:?} {b:?}");
@@ -102,20 +109,20 @@ async fn likes_are_exact_under_concurrency(store: &Arc<SqlStore>) {
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let s = store.clone();
-            tokio::spawn(async move { s.set_like("viral", &format!("u{i}"), Some(true), Timestamp::now()).await.unwrap() })
+            tokio::spawn(async move { s.set_like("viral", &format!("u{i}"), Some(true), Timestamp::now(), silent()).await.unwrap().outcome })
         })
         .collect();
     for t in tasks {
         assert!(t.await.unwrap().changed);
     }
     assert_eq!(store.counts("viral").await.unwrap().likes, n);
-    let again = store.set_like("viral", "u0", Some(true), Timestamp::now()).await.unwrap();
+    let again = store.set_like("viral", "u0", Some(true), Timestamp::now(), silent()).await.unwrap().outcome;
     assert!(!again.changed, "liking twice changes nothing");
     assert_eq!(again.counts.likes, n);
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let s = store.clone();
-            tokio::spawn(async move { s.set_like("viral", &format!("u{i}"), Some(false), Timestamp::now()).await.unwrap() })
+            tokio::spawn(async move { s.set_like("viral", &format!("u{i}"), Some(false), Timestamp::now(), silent()).await.unwrap().outcome })
         })
         .collect();
     for t in tasks {
@@ -127,7 +134,7 @@ async fn likes_are_exact_under_concurrency(store: &Arc<SqlStore>) {
     let toggles: Vec<_> = (0..9)
         .map(|_| {
             let s = store.clone();
-            tokio::spawn(async move { s.set_like("viral", "toggler", None, Timestamp::now()).await.unwrap() })
+            tokio::spawn(async move { s.set_like("viral", "toggler", None, Timestamp::now(), silent()).await.unwrap().outcome })
         })
         .collect();
     let mut liked = 0;
@@ -152,7 +159,7 @@ async fn a_failing_write_in_a_batch_undoes_only_itself(store: &Arc<SqlStore>) {
         .map(|id| {
             let (s, id) = (store.clone(), id.clone());
             tokio::spawn(async move {
-                s.insert_comment(&NewComment { id, content_id: "batchy".into(), parent_id: None, author_id: "b".into(), text: "x".into(), at: Timestamp::now() })
+                s.insert_comment(&NewComment { id, content_id: "batchy".into(), parent_id: None, author_id: "b".into(), text: "x".into(), at: Timestamp::now() }, silent())
                     .await
                     .is_ok()
             })
@@ -182,16 +189,16 @@ async fn comments_thread_page_and_delete(store: &Arc<SqlStore>) {
     for i in 0..5 {
         let id = uuid::Uuid::now_v7().to_string();
         store
-            .insert_comment(&NewComment { id: id.clone(), content_id: "post".into(), parent_id: None, author_id: "w".into(), text: format!("c{i}"), at: Timestamp::now() })
+            .insert_comment(&NewComment { id: id.clone(), content_id: "post".into(), parent_id: None, author_id: "w".into(), text: format!("c{i}"), at: Timestamp::now() }, silent())
             .await
             .unwrap();
         ids.push(id);
     }
     let reply_id = uuid::Uuid::now_v7().to_string();
     let (reply, counts) = store
-        .insert_comment(&NewComment { id: reply_id.clone(), content_id: "post".into(), parent_id: Some(ids[0].clone()), author_id: "r".into(), text: "re".into(), at: Timestamp::now() })
+        .insert_comment(&NewComment { id: reply_id.clone(), content_id: "post".into(), parent_id: Some(ids[0].clone()), author_id: "r".into(), text: "re".into(), at: Timestamp::now() }, silent())
         .await
-        .unwrap();
+        .unwrap().outcome;
     assert_eq!(reply.parent_id.as_deref(), Some(ids[0].as_str()));
     assert_eq!(counts.comments, 6);
     assert_eq!(store.comment(&ids[0]).await.unwrap().unwrap().reply_count, 1);
@@ -207,9 +214,9 @@ async fn comments_thread_page_and_delete(store: &Arc<SqlStore>) {
     let edited = store.edit_comment(&ids[1], "changed", Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(edited.text, "changed");
     assert!(edited.edited_at.is_some());
-    let after = store.delete_comment(&reply_id, Timestamp::now()).await.unwrap().unwrap();
+    let after = store.delete_comment(&reply_id, Timestamp::now(), silent()).await.unwrap().outcome.unwrap();
     assert_eq!(after.comments, 5);
-    assert!(store.delete_comment(&reply_id, Timestamp::now()).await.unwrap().is_none(), "deleting twice finds nothing");
+    assert!(store.delete_comment(&reply_id, Timestamp::now(), silent()).await.unwrap().outcome.is_none(), "deleting twice finds nothing");
     assert!(store.comment(&reply_id).await.unwrap().is_none());
     assert_eq!(store.comment(&ids[0]).await.unwrap().unwrap().reply_count, 0);
 }
@@ -217,7 +224,7 @@ async fn comments_thread_page_and_delete(store: &Arc<SqlStore>) {
 async fn reactions_toggle(store: &Arc<SqlStore>) {
     let id = uuid::Uuid::now_v7().to_string();
     store
-        .insert_comment(&NewComment { id: id.clone(), content_id: "post".into(), parent_id: None, author_id: "w".into(), text: "react to me".into(), at: Timestamp::now() })
+        .insert_comment(&NewComment { id: id.clone(), content_id: "post".into(), parent_id: None, author_id: "w".into(), text: "react to me".into(), at: Timestamp::now() }, silent())
         .await
         .unwrap();
     let on = store.set_comment_reaction(&id, "a", "👍", Some(true), Timestamp::now()).await.unwrap();
@@ -267,7 +274,7 @@ async fn rankings_order_by_likes(store: &Arc<SqlStore>) {
     for (id, n) in [("rank-a", 1), ("rank-b", 3), ("rank-c", 2)] {
         store.register_content(&ContentRegistration { id: id.into(), content_type: "short".into(), owner_id: Some("maker".into()), title: None }).await.unwrap();
         for i in 0..n {
-            store.set_like(id, &format!("liker{i}"), Some(true), Timestamp::now()).await.unwrap();
+            store.set_like(id, &format!("liker{i}"), Some(true), Timestamp::now(), silent()).await.unwrap();
         }
     }
     let top = store.top_content(&RankingScope::ContentType("short".into()), 2).await.unwrap();
@@ -305,10 +312,10 @@ async fn content_items_register_and_count_shares(store: &Arc<SqlStore>) {
     assert_eq!(ContentStore::content(store.as_ref(), "reg-1").await.unwrap().map(|c| c.owner_id), Some(Some("author".to_owned())));
     assert_eq!(ContentStore::content(store.as_ref(), "reg-missing").await.unwrap(), None);
     assert_eq!(store.counts("reg-missing").await.unwrap(), Counts::default());
-    assert_eq!(store.record_share("reg-1", "sharer", Some("whatsapp"), Timestamp::now()).await.unwrap().shares, 1);
-    assert_eq!(store.record_share("reg-1", "sharer", None, Timestamp::now()).await.unwrap().shares, 2);
+    assert_eq!(store.record_share("reg-1", "sharer", Some("whatsapp"), Timestamp::now(), silent()).await.unwrap().outcome.shares, 1);
+    assert_eq!(store.record_share("reg-1", "sharer", None, Timestamp::now(), silent()).await.unwrap().outcome.shares, 2);
     assert!(!store.is_liked("reg-1", "fan").await.unwrap());
-    let liked = store.set_like("reg-1", "fan", None, Timestamp::now()).await.unwrap();
+    let liked = store.set_like("reg-1", "fan", None, Timestamp::now(), silent()).await.unwrap().outcome;
     assert_eq!((liked.changed, liked.is_liked, liked.counts.likes, liked.counts.shares), (true, true, 1, 2));
     assert!(store.is_liked("reg-1", "fan").await.unwrap());
 }
@@ -319,7 +326,7 @@ async fn reaction_toggles_in_flight_each_change_the_state(store: &Arc<SqlStore>)
     store.ensure_content("react-flip", "video").await.unwrap();
     let comment = uuid7();
     store
-        .insert_comment(&NewComment { id: comment.clone(), content_id: "react-flip".into(), parent_id: None, author_id: "w".into(), text: "t".into(), at: Timestamp::now() })
+        .insert_comment(&NewComment { id: comment.clone(), content_id: "react-flip".into(), parent_id: None, author_id: "w".into(), text: "t".into(), at: Timestamp::now() }, silent())
         .await
         .unwrap();
     let room = new_room("react-room", RoomKind::Group, &["flipper", "other"]);

@@ -13,6 +13,7 @@ use crate::domain::model::{
     Comment, CommentPage, CommentPaging, ContentAnalytics, ContentItem, Counts, ProgressReport, RankedItem, RankingScope, UserSummary,
 };
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{
     ContentRegistration, ContentStore, LikeOutcome, NewComment, ReactionOutcome, StoreResult, ViewOutcome,
 };
@@ -173,9 +174,9 @@ impl ContentStore for SqlStore {
         Ok(row.is_some())
     }
 
-    async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp) -> StoreResult<LikeOutcome> {
+    async fn set_like(&self, content_id: &str, user_id: &str, like: Option<bool>, at: Timestamp, tells: Tells<LikeOutcome>) -> StoreResult<Told<LikeOutcome>> {
         let key = [content_id.to_owned(), user_id.to_owned()];
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let toggled = toggle_row(&mut *conn, &like_row(), &key, like, at).await?;
             if toggled.changed {
                 let delta: i64 = if toggled.on { 1 } else { -1 };
@@ -200,9 +201,9 @@ impl ContentStore for SqlStore {
         })
     }
 
-    async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp) -> StoreResult<Counts> {
+    async fn record_share(&self, content_id: &str, user_id: &str, channel: Option<&str>, at: Timestamp, tells: Tells<Counts>) -> StoreResult<Told<Counts>> {
         let (content_id, user_id, channel) = (content_id.to_owned(), user_id.to_owned(), channel.map(str::to_owned));
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let sql = "INSERT INTO shares (id, content_id, user_id, channel, created_at) VALUES ($1, $2, $3, $4, $5)";
             execute(&mut *conn, sql, args![uuid::Uuid::now_v7().to_string(), &content_id, user_id, channel, at.millis()]).await?;
             execute(&mut *conn, "UPDATE content SET shares = shares + 1 WHERE id = $1", args![&content_id]).await?;
@@ -210,9 +211,9 @@ impl ContentStore for SqlStore {
         })
     }
 
-    async fn insert_comment(&self, c: &NewComment) -> StoreResult<(Comment, Counts)> {
+    async fn insert_comment(&self, c: &NewComment, tells: Tells<(Comment, Counts)>) -> StoreResult<Told<(Comment, Counts)>> {
         let c = c.clone();
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let sql = "INSERT INTO comments (id, content_id, parent_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
             execute(&mut *conn, sql, args![&c.id, &c.content_id, c.parent_id.clone(), &c.author_id, &c.text, c.at.millis()]).await?;
             execute(&mut *conn, "UPDATE content SET comments = comments + 1 WHERE id = $1", args![&c.content_id]).await?;
@@ -238,9 +239,9 @@ impl ContentStore for SqlStore {
         })
     }
 
-    async fn delete_comment(&self, id: &str, at: Timestamp) -> StoreResult<Option<Counts>> {
+    async fn delete_comment(&self, id: &str, at: Timestamp, tells: Tells<Option<Counts>>) -> StoreResult<Told<Option<Counts>>> {
         let id = id.to_owned();
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let row = sqlx::query("SELECT content_id, parent_id FROM comments WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id.clone())
                 .fetch_optional(&mut *conn)

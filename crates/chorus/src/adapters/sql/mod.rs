@@ -17,6 +17,34 @@ macro_rules! transaction {
     };
 }
 
+/// Runs `body` as one durable write that causes an event, like [`transaction!`]: the
+/// body evaluates to the write's outcome, `tells` turns it into the event inside the
+/// transaction, and the deliveries the event owes are recorded with the change
+/// (`outbox::tell`). Evaluates to `StoreResult<Told<_>>` once committed.
+macro_rules! telling {
+    ($store:expr, $tells:expr, |$conn:ident| $body:expr) => {{
+        let router = $store.outbox.clone();
+        let tells = $tells;
+        let told = $store
+            .write
+            .run(Box::new(move |$conn| {
+                Box::pin(async move {
+                    let outcome = async {
+                        let $conn: &mut sqlx::AnyConnection = &mut *$conn;
+                        $body
+                    }
+                    .await?;
+                    $crate::adapters::sql::outbox::tell($conn, router.as_ref(), tells, outcome).await
+                })
+            }))
+            .await;
+        if let Ok((_, true)) = &told {
+            $store.outbox.recorded();
+        }
+        told.map(|(told, _)| told)
+    }};
+}
+
 /// The values of one statement, in placeholder order: `args![id.clone(), at.millis()]`.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {
@@ -29,6 +57,7 @@ mod chat_cache;
 mod collab;
 mod content;
 mod live;
+mod outbox;
 mod reactions;
 mod sanctions;
 mod social;
@@ -47,6 +76,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 use tokio_util::sync::CancellationToken;
 
 use crate::lifecycle::{Stage, Tasks};
+use crate::ports::outbox::{NoOutbox, OutboxRouter};
 use crate::ports::store::{StoreCause, StoreError};
 use writer::WriteGate;
 
@@ -169,6 +199,8 @@ pub struct SqlStore {
     dialect: Dialect,
     /// `chat:send`'s reads, kept in memory; SQLite only (see `chat_cache`).
     chat_cache: Option<Arc<chat_cache::SendContextCache>>,
+    /// Which deliveries an event owes (`ports::outbox`); none unless `with_outbox`.
+    outbox: Arc<dyn OutboxRouter>,
 }
 
 impl SqlStore {
@@ -243,6 +275,7 @@ impl SqlStore {
             write: Arc::new(WriteGate::batched(writer, tasks)),
             dialect: Dialect::Sqlite,
             chat_cache: Some(Arc::default()),
+            outbox: Arc::new(NoOutbox),
         })
     }
 
@@ -259,7 +292,20 @@ impl SqlStore {
             .await
             .map_err(unavailable)?;
         run_migrations(&pool, Dialect::Postgres).await?;
-        Ok(Self { read: pool.clone(), write: Arc::new(WriteGate::direct(pool)), dialect: Dialect::Postgres, chat_cache: None })
+        Ok(Self {
+            read: pool.clone(),
+            write: Arc::new(WriteGate::direct(pool)),
+            dialect: Dialect::Postgres,
+            chat_cache: None,
+            outbox: Arc::new(NoOutbox),
+        })
+    }
+
+    /// Records the deliveries `router` says each event owes, in the transaction of the
+    /// write that causes it (webhooks).
+    pub fn with_outbox(mut self, router: Arc<dyn OutboxRouter>) -> Self {
+        self.outbox = router;
+        self
     }
 
     /// Runs one statement as a durable write (group-committed like every write) and

@@ -14,6 +14,7 @@ pub mod server_routes;
 pub mod slim_request;
 pub mod social_routes;
 pub mod video_rest;
+pub mod webhook_routes;
 
 use axum::Router;
 
@@ -28,6 +29,7 @@ pub fn routes(app: App) -> Router {
         .merge(collab_routes::routes())
         .merge(live_routes::routes())
         .merge(server_routes::routes())
+        .merge(webhook_routes::routes())
         .merge(social_routes::routes())
         .merge(ops_routes::routes())
         .fallback(envelope::not_found)
