@@ -164,7 +164,7 @@ impl Application {
                 .await
                 .map_err(|e| anyhow::anyhow!("loading sanctions: {e}"))?,
         );
-        let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator, sanctions.clone())?);
+        let moderation = Arc::new(crate::domain::moderation::Moderation::from_settings(&settings, moderator, sanctions.clone(), outbox.clone())?);
         let rules = ContentRules {
             view_window: settings.content.view_window,
             max_comment_chars: settings.content.max_comment_chars,

@@ -20,7 +20,7 @@ use super::text::{short_label, trimmed_text, valid_emoji, valid_id};
 use super::time::Timestamp;
 use super::typing::{TypingKey, TypingTracker};
 use super::users::UserDirectory;
-use super::moderation::{Moderation, Surface};
+use super::moderation::{Moderation, Post, Surface};
 use crate::ports::cluster::ViewerRegistry;
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
@@ -356,7 +356,8 @@ impl ContentService {
         self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let content_id = valid_id("contentId", content_id)?;
         let text = trimmed_text("text", text, self.rules.max_comment_chars)?;
-        self.moderation.guard(Surface::Comment, &text).await?;
+        let post = Post { surface: Surface::Comment, place: content_id, author: &actor.identity.user_id };
+        self.moderation.guard(post, &text).await?;
         let mut parent_author = None;
         if let Some(parent) = parent_id {
             valid_id("parentId", parent)?;
@@ -499,7 +500,8 @@ impl ContentService {
         if comment.user.id != actor.identity.user_id {
             return Err(DomainError::forbidden("only the author edits a comment"));
         }
-        self.moderation.guard(Surface::Comment, &text).await?;
+        let post = Post { surface: Surface::Comment, place: &comment.content_id, author: &actor.identity.user_id };
+        self.moderation.guard(post, &text).await?;
         let edited = self
             .store
             .edit_comment(comment_id, &text, Timestamp::now())

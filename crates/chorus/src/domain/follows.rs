@@ -15,6 +15,7 @@ use super::users::UserDirectory;
 use crate::lifecycle::{Stage, Tasks};
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::social_store::FollowStore;
 
 /// Followers addressed per fan-out step.
@@ -61,10 +62,12 @@ impl FollowService {
             return Err(DomainError::bad_request("you cannot follow yourself"));
         }
         let now = Timestamp::now();
-        let created = self.store.follow(follower, followee, now).await?;
-        if created {
-            let followed = SocialEvent::Followed { follower: follower.to_owned(), followee: followee.to_owned(), at: now };
-            self.events.emit(Audience::Room(Room::User(followee.to_owned())), followed.into()).await;
+        let (who, whom) = (follower.to_owned(), followee.to_owned());
+        let tells: Tells<bool> =
+            Box::new(move |created| created.then(|| SocialEvent::Followed { follower: who, followee: whom, at: now }.into()));
+        let Told { outcome: created, event } = self.store.follow(follower, followee, now, tells).await?;
+        if let Some(followed) = event {
+            self.events.emit(Audience::Room(Room::User(followee.to_owned())), followed).await;
         }
         Ok(created)
     }

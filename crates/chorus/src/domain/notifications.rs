@@ -16,6 +16,7 @@ use super::model::UserSummary;
 use super::text::{MAX_ID_LEN, valid_id};
 use super::time::Timestamp;
 use crate::ports::events::EventSink;
+use crate::ports::outbox::{Tells, Told};
 use crate::domain::notification_draft::{NotificationDraft, NotificationKind};
 use crate::ports::publisher::{Audience, ConnectionId, Room};
 use crate::ports::social_store::{InboxCursor, NewNotification, NotificationRecord, NotificationStore};
@@ -227,25 +228,29 @@ impl NotificationService {
             return Ok(());
         }
         let now = Timestamp::now();
-        let record = self
-            .store
-            .store_notification(&NewNotification {
-                id: uuid::Uuid::now_v7().to_string(),
-                user_id: draft.recipient.clone(),
-                kind: draft.kind.as_str().to_owned(),
-                actor_id: draft.actor,
-                subject_kind: draft.subject.as_ref().map(|s| s.kind.clone()),
-                subject_id: draft.subject.map(|s| s.id),
-                phrase: draft.text,
-                data: draft.data,
-                group_key: draft.group_key,
-                window_start: now.plus_millis(-(self.group_window.as_millis() as i64)),
-                at: now,
-            })
-            .await?;
-        let unread = self.store.unread_count(&draft.recipient).await?;
-        let stored = SocialEvent::NotificationStored { notification: NotificationView::from_record(record), unread_count: unread };
-        self.events.emit(Audience::Room(Room::User(draft.recipient)), stored.into()).await;
+        let recipient = draft.recipient.clone();
+        let to = recipient.clone();
+        let tells: Tells<(NotificationRecord, i64)> = Box::new(move |(record, unread)| {
+            let notification = NotificationView::from_record(record.clone());
+            Some(SocialEvent::NotificationStored { recipient: to, notification, unread_count: *unread }.into())
+        });
+        let new = NewNotification {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: draft.recipient,
+            kind: draft.kind.as_str().to_owned(),
+            actor_id: draft.actor,
+            subject_kind: draft.subject.as_ref().map(|s| s.kind.clone()),
+            subject_id: draft.subject.map(|s| s.id),
+            phrase: draft.text,
+            data: draft.data,
+            group_key: draft.group_key,
+            window_start: now.plus_millis(-(self.group_window.as_millis() as i64)),
+            at: now,
+        };
+        let Told { event, .. } = self.store.store_notification(&new, tells).await?;
+        if let Some(stored) = event {
+            self.events.emit(Audience::Room(Room::User(recipient)), stored).await;
+        }
         Ok(())
     }
 }

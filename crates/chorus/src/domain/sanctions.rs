@@ -10,6 +10,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde::Serialize;
 
+use super::events::AccountEvent;
 use super::error::{DomainError, DomainResult};
 use super::model::Identity;
 use super::text::{short_label, valid_id};
@@ -139,7 +140,16 @@ impl AccountSanctions {
             self.cache.write().sanctions.remove(&(user_id.clone(), kind.to_owned()));
         } else {
             let record = SanctionRecord { user_id: user_id.clone(), kind: kind.to_owned(), until, reason: reason.clone() };
-            self.store.put_sanction(&record, now).await?;
+            let banned = (kind == "ban").then(|| AccountEvent::Banned {
+                user_id: user_id.clone(),
+                stream_id: None,
+                by: None,
+                until,
+                reason: reason.clone(),
+                at: now,
+            });
+            // The ban is told to the app's backend only (the outbox); its sockets close below.
+            self.store.put_sanction(&record, now, Box::new(move |_| banned.map(Into::into))).await?;
             self.cache.write().sanctions.insert((user_id.clone(), kind.to_owned()), until);
         }
         self.audit("backend", action, &user_id, "global", reason.as_deref(), duration_sec).await?;

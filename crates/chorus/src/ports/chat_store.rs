@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::domain::chat::model::{ChatMessage, ChatRoom, Location, MessageKind, RoomKind};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{ReactionOutcome, StoreResult};
 
 /// A room to create.
@@ -103,8 +104,9 @@ pub trait ChatStore: Send + Sync {
     async fn add_members(&self, room_id: &str, user_ids: &[String], at: Timestamp) -> StoreResult<Vec<String>>;
     /// Removes a member; false when they were not one.
     async fn remove_member(&self, room_id: &str, user_id: &str) -> StoreResult<bool>;
-    /// Stores a message unless `(sender, clientMsgId)` exists: one write.
-    async fn insert_message(&self, message: &NewMessage) -> StoreResult<MessageStored>;
+    /// Stores a message unless `(sender, clientMsgId)` exists: one write, with the
+    /// deliveries its event owes.
+    async fn insert_message(&self, message: &NewMessage, tells: Tells<MessageStored>) -> StoreResult<Told<MessageStored>>;
     /// A message, deleted ones included.
     async fn message(&self, id: &str) -> StoreResult<Option<ChatMessage>>;
     /// Messages of a room older than `before` (a message id), newest first; `limit`
@@ -116,7 +118,7 @@ pub trait ChatStore: Send + Sync {
     async fn edit_message(&self, id: &str, text: &str, at: Timestamp) -> StoreResult<Option<ChatMessage>>;
     /// Soft-deletes: text, location and reactions go, the row stays. False when it was
     /// already deleted or unknown.
-    async fn delete_message(&self, id: &str, at: Timestamp) -> StoreResult<bool>;
+    async fn delete_message(&self, id: &str, at: Timestamp, tells: Tells<bool>) -> StoreResult<Told<bool>>;
     /// Sets a user's reaction (`on = None` toggles); returns the emoji's new count.
     async fn set_reaction(&self, message_id: &str, user_id: &str, emoji: &str, on: Option<bool>, at: Timestamp)
     -> StoreResult<ReactionOutcome>;

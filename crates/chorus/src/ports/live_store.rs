@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::domain::live::model::{Battle, BattleStatus, Stream, StreamStatus, Transaction, WalletState};
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::StoreResult;
 
 /// A stream to create.
@@ -98,7 +99,7 @@ pub trait StreamStore: Send + Sync {
     /// Streams in one of `statuses`, newest first.
     async fn streams_with_status(&self, statuses: &[StreamStatus], limit: u32) -> StoreResult<Vec<Stream>>;
     /// Moves a stream that has not ended to `status`; `None` when unknown or ended.
-    async fn set_status(&self, id: &str, status: StreamStatus, at: Timestamp) -> StoreResult<Option<Stream>>;
+    async fn set_status(&self, id: &str, status: StreamStatus, at: Timestamp, tells: Tells<Option<Stream>>) -> StoreResult<Told<Option<Stream>>>;
     /// `None` when unknown or ended.
     async fn set_slow_mode(&self, id: &str, seconds: u32) -> StoreResult<Option<Stream>>;
     /// Adds likes to a stream that has not ended; returns the total, `None` when unknown or ended.
@@ -112,7 +113,7 @@ pub trait StreamStore: Send + Sync {
     /// The sanctions on a user in a stream in force at `now`.
     async fn sanctions(&self, stream_id: &str, user_id: &str, now: Timestamp) -> StoreResult<Sanctions>;
     /// Imposes (or replaces) a sanction.
-    async fn sanction(&self, sanction: &NewSanction) -> StoreResult<()>;
+    async fn sanction(&self, sanction: &NewSanction, tells: Tells<()>) -> StoreResult<Told<()>>;
     /// Lifts a sanction; `false` when there was none.
     async fn lift_sanction(&self, stream_id: &str, user_id: &str, kind: SanctionKind) -> StoreResult<bool>;
     /// Records a strike, counts the strikes in the window and mutes at the limit.
@@ -152,7 +153,7 @@ pub trait BattleStore: Send + Sync {
     /// Closes a pending battle as declined, expired or cancelled; `None` unless pending.
     async fn close_pending(&self, id: &str, status: BattleStatus, at: Timestamp) -> StoreResult<Option<Battle>>;
     /// Ends an active battle; `None` unless active. Releases both streams.
-    async fn end_battle(&self, id: &str, at: Timestamp) -> StoreResult<Option<Battle>>;
+    async fn end_battle(&self, id: &str, at: Timestamp, tells: Tells<Option<Battle>>) -> StoreResult<Told<Option<Battle>>>;
 }
 
 /// A wallet credit by the app backend.
@@ -259,7 +260,7 @@ pub trait WalletStore: Send + Sync {
     /// Debits the sender and credits the creator's earnings in one transaction with a
     /// ledger row, the stream's totals, the throne, the supporter total and any battle
     /// score. A balance never goes negative, whatever runs concurrently.
-    async fn send_gift(&self, order: &GiftOrder) -> StoreResult<GiftOutcome>;
+    async fn send_gift(&self, order: &GiftOrder, tells: Tells<GiftOutcome>) -> StoreResult<Told<GiftOutcome>>;
     /// Debits the sender, adds the points to the side and credits its owner's
     /// earnings in one transaction with a ledger row.
     async fn boost(&self, order: &BoostOrder) -> StoreResult<BoostOutcome>;

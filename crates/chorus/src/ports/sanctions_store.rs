@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::StoreResult;
 
 /// A server-wide sanction of one kind (`ban` or `mute`).
@@ -33,7 +34,7 @@ pub struct AuditEntry {
 
 #[async_trait]
 pub trait SanctionStore: Send + Sync {
-    async fn put_sanction(&self, s: &SanctionRecord, at: Timestamp) -> StoreResult<()>;
+    async fn put_sanction(&self, s: &SanctionRecord, at: Timestamp, tells: Tells<()>) -> StoreResult<Told<()>>;
     /// Returns false when there was none.
     async fn remove_sanction(&self, user_id: &str, kind: &str) -> StoreResult<bool>;
     /// Sanctions still in force at `now`.

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::domain::model::UserSummary;
 use crate::domain::notification_draft::NotificationData;
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::StoreResult;
 
 /// A notification to store. For a grouped one, `group_key` and `window_start` say
@@ -53,8 +54,9 @@ pub struct InboxCursor {
 /// Notification inboxes.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    /// Stores a notification, or folds it into the matching unread group.
-    async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord>;
+    /// Stores a notification, or folds it into the matching unread group; with the
+    /// recipient's unread count after it.
+    async fn store_notification(&self, n: &NewNotification, tells: Tells<(NotificationRecord, i64)>) -> StoreResult<Told<(NotificationRecord, i64)>>;
     /// Newest first (by last update), strictly below `before` when given.
     async fn notifications(&self, user_id: &str, before: Option<&InboxCursor>, limit: u32, unread_only: bool) -> StoreResult<(Vec<NotificationRecord>, bool)>;
     /// Where one of the user's notifications sits in their inbox; `None` when the user
@@ -69,7 +71,7 @@ pub trait NotificationStore: Send + Sync {
 #[async_trait]
 pub trait FollowStore: Send + Sync {
     /// Returns false when the follow already existed.
-    async fn follow(&self, follower: &str, followee: &str, at: Timestamp) -> StoreResult<bool>;
+    async fn follow(&self, follower: &str, followee: &str, at: Timestamp, tells: Tells<bool>) -> StoreResult<Told<bool>>;
     /// Returns false when there was no follow.
     async fn unfollow(&self, follower: &str, followee: &str) -> StoreResult<bool>;
     async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool>;

@@ -10,6 +10,7 @@ use chorus::adapters::sql::SqlStore;
 use chorus::domain::live::model::StreamStatus;
 use chorus::domain::time::Timestamp;
 use chorus::ports::live_store::{CreditOrder, GiftOrder, GiftOutcome, NewStream, StreamStore, WalletStore};
+use crate::support::silent;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -550,7 +551,7 @@ async fn wallet_store_concurrency(store: SqlStore) {
     let store = Arc::new(store);
     let now = Timestamp::now();
     store.create_stream(&NewStream { id: "conc-stream".into(), owner_id: "conc-creator".into(), title: "t".into(), at: now }).await.unwrap();
-    StreamStore::set_status(store.as_ref(), "conc-stream", StreamStatus::Live, now).await.unwrap().expect("live");
+    StreamStore::set_status(store.as_ref(), "conc-stream", StreamStatus::Live, now, silent()).await.unwrap().outcome.expect("live");
     let n = 40;
     let price = 5;
     let order = |amount, reference: &str| CreditOrder { tx_id: uuid::Uuid::now_v7().to_string(), user_id: "conc-fan".into(), amount, reference: reference.into(), at: now };
@@ -558,7 +559,7 @@ async fn wallet_store_concurrency(store: SqlStore) {
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let s = store.clone();
-            tokio::spawn(async move { s.send_gift(&gift_order("conc-fan", "conc-stream", &format!("c{i}"), price)).await.unwrap() })
+            tokio::spawn(async move { s.send_gift(&gift_order("conc-fan", "conc-stream", &format!("c{i}"), price), silent()).await.unwrap().outcome })
         })
         .collect();
     let outcomes: Vec<GiftOutcome> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
@@ -576,7 +577,7 @@ async fn wallet_store_concurrency(store: SqlStore) {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let s = store.clone();
-            tokio::spawn(async move { s.send_gift(&gift_order("conc-fan", "conc-stream", "same-tx", price)).await.unwrap() })
+            tokio::spawn(async move { s.send_gift(&gift_order("conc-fan", "conc-stream", "same-tx", price), silent()).await.unwrap().outcome })
         })
         .collect();
     let outcomes: Vec<GiftOutcome> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();

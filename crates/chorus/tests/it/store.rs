@@ -21,13 +21,7 @@ use chorus::ports::live_store::{
 use chorus::ports::sanctions_store::{AuditEntry, SanctionRecord, SanctionStore};
 use chorus::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationStore, Relationships};
 use chorus::ports::store::{ContentRegistration, ContentStore, NewComment, ProfileUpdate, UserStore};
-use chorus::ports::outbox::Tells;
-use crate::support::PgDatabase;
-
-/// A write's event, not asked for: these tests look at the stored outcome.
-fn silent<T>() -> Tells<T> {
-    Box::new(|_| None)
-}
+use crate::support::{PgDatabase, silent};
 
 /// Every method of every store trait (`ports/*store*.rs`), each asserted on what it
 /// returns, on one database. Each step uses ids of its own, so they share one store.
@@ -88,9 +82,11 @@ async fn the_inbox_pages_below_a_notification(store: &Arc<SqlStore>) {
                 group_key: None,
                 window_start: at,
                 at,
-            })
+            }, silent())
             .await
-            .unwrap();
+            .unwrap()
+            .outcome
+            .0;
         ids.push(stored.id);
     }
     let newest = store.inbox_position("inbox", &ids[2]).await.unwrap().expect("the user's own notification");
@@ -332,7 +328,7 @@ async fn reaction_toggles_in_flight_each_change_the_state(store: &Arc<SqlStore>)
     let room = new_room("react-room", RoomKind::Group, &["flipper", "other"]);
     store.create_room(&room).await.unwrap();
     let message = new_message("react-room", "other", "m-react");
-    ChatStore::insert_message(store.as_ref(), &message).await.unwrap();
+    ChatStore::insert_message(store.as_ref(), &message, silent()).await.unwrap();
     for round in 0..10 {
         let (a, b) = tokio::join!(
             store.set_comment_reaction(&comment, "flipper", "🔥", None, Timestamp::now()),
@@ -401,11 +397,11 @@ async fn chat_rooms_keep_members_messages_and_read_positions(store: &Arc<SqlStor
     let mut ids = Vec::new();
     for n in 0..3 {
         let m = new_message("chat-g", "chat-a", &format!("cm-{n}"));
-        assert_eq!(ChatStore::insert_message(store.as_ref(), &m).await.unwrap(), MessageStored::New);
+        assert_eq!(ChatStore::insert_message(store.as_ref(), &m, silent()).await.unwrap().outcome, MessageStored::New);
         ids.push(m.id);
     }
     let resent = new_message("chat-g", "chat-a", "cm-0");
-    match ChatStore::insert_message(store.as_ref(), &resent).await.unwrap() {
+    match ChatStore::insert_message(store.as_ref(), &resent, silent()).await.unwrap().outcome {
         MessageStored::Duplicate(stored) => assert_eq!((stored.id.as_str(), stored.text.as_str()), (ids[0].as_str(), "cm-0 text")),
         other => panic!("a resent clientMsgId is a duplicate: {other:?}"),
     }
@@ -434,8 +430,8 @@ async fn chat_rooms_keep_members_messages_and_read_positions(store: &Arc<SqlStor
     assert_eq!((on.reacted, on.count, toggled.reacted, toggled.count), (true, 1, true, 2));
     let off = ChatStore::set_reaction(store.as_ref(), &ids[2], "chat-b", "👍", Some(false), Timestamp::now()).await.unwrap();
     assert_eq!((off.reacted, off.count), (false, 1));
-    assert!(ChatStore::delete_message(store.as_ref(), &ids[2], Timestamp::now()).await.unwrap());
-    assert!(!ChatStore::delete_message(store.as_ref(), &ids[2], Timestamp::now()).await.unwrap(), "deleting twice finds nothing");
+    assert!(ChatStore::delete_message(store.as_ref(), &ids[2], Timestamp::now(), silent()).await.unwrap().outcome);
+    assert!(!ChatStore::delete_message(store.as_ref(), &ids[2], Timestamp::now(), silent()).await.unwrap().outcome, "deleting twice finds nothing");
     let gone = store.message(&ids[2]).await.unwrap().expect("the row stays");
     assert_eq!((gone.deleted, gone.text.as_str(), gone.reactions.len()), (true, "", 0));
     assert_eq!(store.edit_message(&ids[2], "again", Timestamp::now()).await.unwrap(), None);
@@ -447,7 +443,7 @@ async fn chat_rooms_keep_members_messages_and_read_positions(store: &Arc<SqlStor
     // A first message in a public room makes its sender a member, in the same write.
     store.create_room(&new_room("chat-p", RoomKind::Public, &["chat-a"])).await.unwrap();
     let joining = NewMessage { join_sender: true, ..new_message("chat-p", "chat-e", "cm-join") };
-    assert_eq!(ChatStore::insert_message(store.as_ref(), &joining).await.unwrap(), MessageStored::New);
+    assert_eq!(ChatStore::insert_message(store.as_ref(), &joining, silent()).await.unwrap().outcome, MessageStored::New);
     assert_eq!(ChatStore::access(store.as_ref(), "chat-p", "chat-e").await.unwrap().map(|a| a.is_member), Some(true));
 }
 
@@ -482,9 +478,9 @@ async fn collab_docs_keep_members_updates_and_snapshots(store: &Arc<SqlStore>) {
 async fn sanctions_revocations_and_the_audit_log(store: &Arc<SqlStore>) {
     let now = Timestamp(5_000_000);
     let ban = SanctionRecord { user_id: "sx-1".into(), kind: "ban".into(), until: None, reason: Some("spam".into()) };
-    store.put_sanction(&ban, now).await.unwrap();
-    store.put_sanction(&SanctionRecord { user_id: "sx-2".into(), kind: "mute".into(), until: Some(now.plus_millis(-1)), reason: None }, now).await.unwrap();
-    store.put_sanction(&SanctionRecord { user_id: "sx-3".into(), kind: "mute".into(), until: Some(now.plus_millis(60_000)), reason: None }, now).await.unwrap();
+    store.put_sanction(&ban, now, silent()).await.unwrap();
+    store.put_sanction(&SanctionRecord { user_id: "sx-2".into(), kind: "mute".into(), until: Some(now.plus_millis(-1)), reason: None }, now, silent()).await.unwrap();
+    store.put_sanction(&SanctionRecord { user_id: "sx-3".into(), kind: "mute".into(), until: Some(now.plus_millis(60_000)), reason: None }, now, silent()).await.unwrap();
     let mut active: Vec<_> = store.active_sanctions(now).await.unwrap().into_iter().filter(|s| s.user_id.starts_with("sx-")).collect();
     active.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     assert_eq!(active.iter().map(|s| s.user_id.as_str()).collect::<Vec<_>>(), ["sx-1", "sx-3"], "an expired mute is not in force");
@@ -511,10 +507,10 @@ async fn sanctions_revocations_and_the_audit_log(store: &Arc<SqlStore>) {
 /// The follow graph, last-seen times, and who may watch whom.
 async fn follows_last_seen_and_relationships(store: &Arc<SqlStore>) {
     store.upsert_profile(&ProfileUpdate { id: "fo-a".into(), username: Some("Ada".into()), avatar: None, verified: None, authoritative: true }).await.unwrap();
-    assert!(store.follow("fo-a", "fo-star", Timestamp::now()).await.unwrap());
-    assert!(!store.follow("fo-a", "fo-star", Timestamp::now()).await.unwrap(), "following twice changes nothing");
+    assert!(store.follow("fo-a", "fo-star", Timestamp::now(), silent()).await.unwrap().outcome);
+    assert!(!store.follow("fo-a", "fo-star", Timestamp::now(), silent()).await.unwrap().outcome, "following twice changes nothing");
     for f in ["fo-c", "fo-b"] {
-        store.follow(f, "fo-star", Timestamp::now()).await.unwrap();
+        store.follow(f, "fo-star", Timestamp::now(), silent()).await.unwrap();
     }
     assert!(store.is_following("fo-a", "fo-star").await.unwrap());
     assert!(!store.is_following("fo-star", "fo-a").await.unwrap());
@@ -560,13 +556,15 @@ fn notification(id: &str, user: &str, actor: &str, group_key: Option<&str>, at: 
 /// A grouped notification folds into the unread one; marking read counts down.
 async fn notifications_group_and_mark_read(store: &Arc<SqlStore>) {
     let t = Timestamp(10_000_000);
-    let first = store.store_notification(&notification("nr-1", "nr-user", "nr-a", Some("like:post"), t)).await.unwrap();
+    let (first, unread) = store.store_notification(&notification("nr-1", "nr-user", "nr-a", Some("like:post"), t), silent()).await.unwrap().outcome;
+    assert_eq!(unread, 1, "the unread count is read in the same transaction");
     assert_eq!((first.actor_count, first.read, first.actor.map(|a| a.id)), (1, false, Some("nr-a".to_owned())));
-    let folded = store.store_notification(&notification("nr-2", "nr-user", "nr-b", Some("like:post"), t.plus_millis(10))).await.unwrap();
+    let (folded, unread) = store.store_notification(&notification("nr-2", "nr-user", "nr-b", Some("like:post"), t.plus_millis(10)), silent()).await.unwrap().outcome;
+    assert_eq!(unread, 1, "folded into the unread one");
     assert_eq!((folded.id.as_str(), folded.actor_count, folded.updated_at), ("nr-1", 2, t.plus_millis(10)));
     assert_eq!(folded.data, serde_json::json!({"n": "nr-2"}));
-    store.store_notification(&notification("nr-3", "nr-user", "nr-c", None, t.plus_millis(20))).await.unwrap();
-    store.store_notification(&notification("nr-4", "nr-user", "nr-c", None, t.plus_millis(30))).await.unwrap();
+    store.store_notification(&notification("nr-3", "nr-user", "nr-c", None, t.plus_millis(20)), silent()).await.unwrap();
+    store.store_notification(&notification("nr-4", "nr-user", "nr-c", None, t.plus_millis(30)), silent()).await.unwrap();
     assert_eq!(store.unread_count("nr-user").await.unwrap(), 3);
     assert_eq!(NotificationStore::mark_read(store.as_ref(), "nr-user", Some(&["nr-3".to_owned()]), t).await.unwrap(), 2);
     let (unread, _) = store.notifications("nr-user", None, 10, true).await.unwrap();
@@ -587,7 +585,7 @@ async fn streams_keep_status_chat_sanctions_and_strikes(store: &Arc<SqlStore>) {
     assert_eq!((created.status, created.owner_id.as_str(), created.started_at), (StreamStatus::Idle, "st-owner", None));
     assert_eq!(store.stream("st-missing").await.unwrap(), None);
     let t = Timestamp(20_000_000);
-    let live = StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Live, t).await.unwrap().expect("live");
+    let live = StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Live, t, silent()).await.unwrap().outcome.expect("live");
     assert_eq!((live.status, live.started_at), (StreamStatus::Live, Some(t)));
     let live_ids: Vec<_> = store.streams_with_status(&[StreamStatus::Live], 100).await.unwrap().into_iter().map(|s| s.id).collect();
     assert!(live_ids.contains(&"st-1".to_owned()), "{live_ids:?}");
@@ -606,8 +604,8 @@ async fn streams_keep_status_chat_sanctions_and_strikes(store: &Arc<SqlStore>) {
     assert!(!StreamStore::delete_message(store.as_ref(), "st-other", &message.id, "st-owner", t).await.unwrap(), "only in its own stream");
 
     let sanction = |kind, until| NewSanction { stream_id: "st-1".into(), user_id: "st-fan".into(), kind, until, reason: None, by: Some("st-owner".into()), at: t };
-    store.sanction(&sanction(SanctionKind::Mute, Some(t.plus_millis(1_000)))).await.unwrap();
-    store.sanction(&sanction(SanctionKind::Ban, None)).await.unwrap();
+    store.sanction(&sanction(SanctionKind::Mute, Some(t.plus_millis(1_000))), silent()).await.unwrap();
+    store.sanction(&sanction(SanctionKind::Ban, None), silent()).await.unwrap();
     assert_eq!(store.sanctions("st-1", "st-fan", t).await.unwrap(), Sanctions { muted: Some(Some(t.plus_millis(1_000))), banned: Some(None) });
     assert_eq!(store.sanctions("st-1", "st-fan", t.plus_millis(2_000)).await.unwrap().muted, None, "an expired mute is not in force");
     assert!(store.lift_sanction("st-1", "st-fan", SanctionKind::Ban).await.unwrap());
@@ -633,9 +631,9 @@ async fn streams_keep_status_chat_sanctions_and_strikes(store: &Arc<SqlStore>) {
     assert_eq!(store.take_slow_mode_slot("st-1", "st-fan", t.plus_millis(1_000), 5_000).await.unwrap(), Some(t.plus_millis(5_000)));
     assert_eq!(store.take_slow_mode_slot("st-1", "st-fan", t.plus_millis(5_000), 5_000).await.unwrap(), None);
 
-    let ended = StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Ended, t.plus_millis(9)).await.unwrap().expect("ended");
+    let ended = StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Ended, t.plus_millis(9), silent()).await.unwrap().outcome.expect("ended");
     assert_eq!(ended.ended_at, Some(t.plus_millis(9)));
-    assert_eq!(StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Live, t).await.unwrap(), None, "an ended stream stays ended");
+    assert_eq!(StreamStore::set_status(store.as_ref(), "st-1", StreamStatus::Live, t, silent()).await.unwrap().outcome, None, "an ended stream stays ended");
     assert_eq!(store.set_slow_mode("st-1", 1).await.unwrap(), None);
     assert_eq!(store.add_likes("st-1", 1).await.unwrap(), None);
     assert!(!StreamStore::insert_message(store.as_ref(), &NewStreamMessage { id: uuid7(), ..message }).await.unwrap(), "an ended stream takes no message");
@@ -643,7 +641,7 @@ async fn streams_keep_status_chat_sanctions_and_strikes(store: &Arc<SqlStore>) {
 
 async fn live_stream(store: &Arc<SqlStore>, id: &str, owner: &str) {
     store.create_stream(&new_stream(id, owner)).await.unwrap();
-    StreamStore::set_status(store.as_ref(), id, StreamStatus::Live, Timestamp::now()).await.unwrap().expect("live");
+    StreamStore::set_status(store.as_ref(), id, StreamStatus::Live, Timestamp::now(), silent()).await.unwrap().outcome.expect("live");
 }
 
 fn new_battle(id: &str, a: &str, b: &str, at: Timestamp) -> NewBattle {
@@ -676,9 +674,9 @@ async fn battles_reserve_streams_and_settle(store: &Arc<SqlStore>) {
     assert_eq!(store.accept_battle("bt-1", t, t.plus_millis(60_000)).await.unwrap(), None, "accepted once");
     assert!(store.close_pending("bt-1", BattleStatus::Ended, t).await.is_err(), "a pending battle cannot close as ended");
     assert_eq!(store.close_pending("bt-1", BattleStatus::Declined, t).await.unwrap(), None, "an active battle is not pending");
-    let ended = store.end_battle("bt-1", t.plus_millis(1)).await.unwrap().expect("ended");
+    let ended = store.end_battle("bt-1", t.plus_millis(1), silent()).await.unwrap().outcome.expect("ended");
     assert_eq!((ended.status, ended.ended_at), (BattleStatus::Ended, Some(t.plus_millis(1))));
-    assert_eq!(store.end_battle("bt-1", t).await.unwrap(), None);
+    assert_eq!(store.end_battle("bt-1", t, silent()).await.unwrap().outcome, None);
     assert_eq!(store.stream("bt-a").await.unwrap().and_then(|s| s.battle_id), None, "ending releases both streams");
     store.create_battle(&new_battle("bt-3", "bt-c", "bt-b", t)).await.unwrap().expect("bt-b is free again");
     let declined = store.close_pending("bt-3", BattleStatus::Declined, t).await.unwrap().expect("declined");
@@ -708,18 +706,18 @@ async fn wallets_pay_gifts_thrones_and_boosts(store: &Arc<SqlStore>) {
         client_tx_id: client.into(),
         at: t,
     };
-    let GiftOutcome::Applied(first) = store.send_gift(&gift("wl-fan", "wl-s", "g-1", 30)).await.unwrap() else { panic!("paid") };
+    let GiftOutcome::Applied(first) = store.send_gift(&gift("wl-fan", "wl-s", "g-1", 30), silent()).await.unwrap().outcome else { panic!("paid") };
     assert_eq!((first.balance, first.stream.coins, first.stream.gifts), (70, 30, 2));
     assert_eq!((first.throne_taken_from.clone(), first.stream.throne.clone()), (Some(None), Some(("wl-fan".to_owned(), 30))));
     assert_eq!((first.supporter_before, first.supporter_after, first.battle.clone()), (0, 30, None));
     assert_eq!(first.transaction.recipient_id.as_deref(), Some("wl-owner"));
-    let GiftOutcome::Applied(tie) = store.send_gift(&gift("wl-rich", "wl-s", "g-2", 30)).await.unwrap() else { panic!("paid") };
+    let GiftOutcome::Applied(tie) = store.send_gift(&gift("wl-rich", "wl-s", "g-2", 30), silent()).await.unwrap().outcome else { panic!("paid") };
     assert_eq!((tie.throne_taken_from.clone(), tie.stream.throne.clone()), (None, Some(("wl-fan".to_owned(), 30))), "a tie keeps the throne");
-    let GiftOutcome::Applied(passed) = store.send_gift(&gift("wl-rich", "wl-s", "g-3", 10)).await.unwrap() else { panic!("paid") };
+    let GiftOutcome::Applied(passed) = store.send_gift(&gift("wl-rich", "wl-s", "g-3", 10), silent()).await.unwrap().outcome else { panic!("paid") };
     assert_eq!((passed.throne_taken_from.clone(), passed.stream.throne.clone()), (Some(Some(("wl-fan".to_owned(), 30))), Some(("wl-rich".to_owned(), 40))));
-    assert!(matches!(store.send_gift(&gift("wl-fan", "wl-s", "g-1", 30)).await.unwrap(), GiftOutcome::Replay(earlier) if earlier.id == first.transaction.id));
-    assert_eq!(store.send_gift(&gift("wl-fan", "wl-s", "g-4", 71)).await.unwrap(), GiftOutcome::Insufficient);
-    assert_eq!(store.send_gift(&gift("wl-fan", "wl-missing", "g-5", 1)).await.unwrap(), GiftOutcome::StreamClosed);
+    assert!(matches!(store.send_gift(&gift("wl-fan", "wl-s", "g-1", 30), silent()).await.unwrap().outcome, GiftOutcome::Replay(earlier) if earlier.id == first.transaction.id));
+    assert_eq!(store.send_gift(&gift("wl-fan", "wl-s", "g-4", 71), silent()).await.unwrap().outcome, GiftOutcome::Insufficient);
+    assert_eq!(store.send_gift(&gift("wl-fan", "wl-missing", "g-5", 1), silent()).await.unwrap().outcome, GiftOutcome::StreamClosed);
     assert_eq!(store.wallet("wl-fan").await.unwrap().balance, 70, "refused gifts cost nothing");
     assert_eq!(store.wallet("wl-owner").await.unwrap().earnings, 70);
     assert_eq!(store.supporter_coins("wl-owner", "wl-rich").await.unwrap(), 40);
@@ -727,7 +725,7 @@ async fn wallets_pay_gifts_thrones_and_boosts(store: &Arc<SqlStore>) {
 
     store.create_battle(&new_battle("wl-b", "wl-s", "wl-t", t)).await.unwrap().expect("battle");
     store.accept_battle("wl-b", t, t.plus_millis(600_000)).await.unwrap().expect("active");
-    let GiftOutcome::Applied(scored) = store.send_gift(&gift("wl-fan", "wl-t", "g-6", 5)).await.unwrap() else { panic!("paid") };
+    let GiftOutcome::Applied(scored) = store.send_gift(&gift("wl-fan", "wl-t", "g-6", 5), silent()).await.unwrap().outcome else { panic!("paid") };
     assert_eq!(scored.battle.map(|b| (b.challenger.score, b.opponent.score)), Some((0, 5)), "a gift scores for its stream's side");
     let boost = |client: &str| BoostOrder {
         tx_id: uuid7(),
@@ -744,10 +742,10 @@ async fn wallets_pay_gifts_thrones_and_boosts(store: &Arc<SqlStore>) {
     // The boost pays the side's owner as the battle recorded it.
     assert_eq!((boosted.balance, boosted.battle.challenger.score, boosted.transaction.recipient_id.as_deref()), (55, 50, Some("wl-s-owner")));
     assert!(matches!(store.boost(&boost("b-1")).await.unwrap(), BoostOutcome::Replay(_)));
-    store.end_battle("wl-b", t).await.unwrap().expect("ended");
+    store.end_battle("wl-b", t, silent()).await.unwrap().outcome.expect("ended");
     assert_eq!(store.boost(&boost("b-2")).await.unwrap(), BoostOutcome::BattleClosed);
-    StreamStore::set_status(store.as_ref(), "wl-s", StreamStatus::Ended, t).await.unwrap().expect("ended");
-    assert_eq!(store.send_gift(&gift("wl-fan", "wl-s", "g-7", 1)).await.unwrap(), GiftOutcome::StreamClosed);
+    StreamStore::set_status(store.as_ref(), "wl-s", StreamStatus::Ended, t, silent()).await.unwrap().outcome.expect("ended");
+    assert_eq!(store.send_gift(&gift("wl-fan", "wl-s", "g-7", 1), silent()).await.unwrap().outcome, GiftOutcome::StreamClosed);
     assert_eq!(store.wallet("wl-fan").await.unwrap(), WalletState { balance: 55, earnings: 0 });
 }
 

@@ -481,3 +481,8 @@ impl Drop for PgDatabase {
         }
     }
 }
+
+/// A write's event, not asked for: the store tests look at the stored outcome.
+pub fn silent<T>() -> chorus::ports::outbox::Tells<T> {
+    Box::new(|_| None)
+}

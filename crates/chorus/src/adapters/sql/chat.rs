@@ -21,6 +21,7 @@ use crate::domain::time::Timestamp;
 use crate::ports::chat_store::{
     ChatStore, MessageStored, NewMessage, NewRoom, ReadOutcome, RoomAccess, RoomRecord, SendContext,
 };
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{ReactionOutcome, StoreError, StoreResult};
 
 const MESSAGE_SELECT: &str = "SELECT m.id, m.room_id, m.sender_id, m.client_msg_id, m.kind, m.body, m.lat, m.lng,
@@ -481,15 +482,15 @@ impl ChatStore for SqlStore {
         Ok(removed? == 1)
     }
 
-    async fn insert_message(&self, message: &NewMessage) -> StoreResult<MessageStored> {
+    async fn insert_message(&self, message: &NewMessage, tells: Tells<MessageStored>) -> StoreResult<Told<MessageStored>> {
         // The common case joins the batch's multi-row insert; a message that also makes
         // its sender a member writes two rows that must commit together, so it runs as
         // an ordinary write in its own savepoint.
         if self.write.merges_messages() && !message.join_sender {
-            return self.write.insert_message(message.clone()).await;
+            return self.write.insert_message(message.clone(), tells, self.outbox.clone()).await;
         }
         let m = message.clone();
-        let stored = transaction!(self, |conn| insert_one(conn, &m).await);
+        let stored = telling!(self, tells, |conn| insert_one(conn, &m).await);
         if message.join_sender {
             self.forget_room(&message.room_id);
         }
@@ -557,9 +558,9 @@ impl ChatStore for SqlStore {
         })
     }
 
-    async fn delete_message(&self, id: &str, at: Timestamp) -> StoreResult<bool> {
+    async fn delete_message(&self, id: &str, at: Timestamp, tells: Tells<bool>) -> StoreResult<Told<bool>> {
         let id = id.to_owned();
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let sql = "UPDATE chat_messages SET deleted_at = $2, body = '', lat = NULL, lng = NULL WHERE id = $1 AND deleted_at IS NULL";
             let deleted = execute(&mut *conn, sql, args![&id, at.millis()]).await? == 1;
             if deleted {
@@ -595,21 +596,26 @@ mod tests {
         }
     }
 
+    /// A message's event, not asked for: these tests look at what is stored.
+    fn silent() -> Tells<MessageStored> {
+        Box::new(|_| None)
+    }
+
     #[tokio::test]
     async fn one_batch_insert_tells_new_messages_from_resent_ones() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()), &crate::lifecycle::Tasks::new()).await.unwrap();
-        store.insert_message(&message("m0", "c0")).await.unwrap();
+        store.insert_message(&message("m0", "c0"), silent()).await.unwrap();
         // Queued together, so they share one batch and one multi-row insert: a new
         // message, a resend of a stored one and a resend inside the batch itself.
         let (m1, m2, m3) = (message("m1", "c1"), message("m2", "c0"), message("m3", "c1"));
-        let (a, b, c) = tokio::join!(store.insert_message(&m1), store.insert_message(&m2), store.insert_message(&m3));
-        assert_eq!(a.unwrap(), MessageStored::New);
-        match b.unwrap() {
+        let (a, b, c) = tokio::join!(store.insert_message(&m1, silent()), store.insert_message(&m2, silent()), store.insert_message(&m3, silent()));
+        assert_eq!(a.unwrap().outcome, MessageStored::New);
+        match b.unwrap().outcome {
             MessageStored::Duplicate(m) => assert_eq!(m.id, "m0"),
             other => panic!("expected the stored m0, got {other:?}"),
         }
-        match c.unwrap() {
+        match c.unwrap().outcome {
             MessageStored::Duplicate(m) => assert_eq!(m.id, "m1"),
             other => panic!("expected the stored m1, got {other:?}"),
         }

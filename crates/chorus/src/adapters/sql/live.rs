@@ -14,6 +14,7 @@ use crate::ports::live_store::{
     BattleStore, NewBattle, NewSanction, NewStream, NewStreamMessage, NewStrike, SanctionKind, Sanctions, StreamStore,
     StrikeOutcome,
 };
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{StoreError, StoreResult};
 
 pub(super) const STREAM_COLUMNS: &str = "id, owner_id, title, status, slow_mode_secs, likes, gifts, coins, peak_viewers, \
@@ -149,9 +150,9 @@ impl StreamStore for SqlStore {
         rows.iter().map(stream_from_row).collect()
     }
 
-    async fn set_status(&self, id: &str, status: StreamStatus, at: Timestamp) -> StoreResult<Option<Stream>> {
+    async fn set_status(&self, id: &str, status: StreamStatus, at: Timestamp, tells: Tells<Option<Stream>>) -> StoreResult<Told<Option<Stream>>> {
         let id = id.to_owned();
-        transaction!(self, |conn| {
+        telling!(self, tells, |conn| {
             let sql = "UPDATE streams SET status = $2,
                    started_at = CASE WHEN $2 = 'live' AND started_at IS NULL THEN $3 ELSE started_at END,
                    ended_at = CASE WHEN $2 = 'ended' THEN $3 ELSE ended_at END
@@ -253,15 +254,14 @@ impl StreamStore for SqlStore {
         Ok(out)
     }
 
-    async fn sanction(&self, sanction: &NewSanction) -> StoreResult<()> {
+    async fn sanction(&self, sanction: &NewSanction, tells: Tells<()>) -> StoreResult<Told<()>> {
         let s = sanction.clone();
         let sql = "INSERT INTO stream_sanctions (stream_id, user_id, kind, until, reason, by_user, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (stream_id, user_id, kind) DO UPDATE SET until = excluded.until, reason = excluded.reason,
                by_user = excluded.by_user, created_at = excluded.created_at";
         let args = args![s.stream_id, s.user_id, s.kind.as_str(), s.until.map(Timestamp::millis), s.reason, s.by, s.at.millis()];
-        self.write_one(sql, args).await?;
-        Ok(())
+        telling!(self, tells, |conn| execute(conn, sql, args).await.map(drop))
     }
 
     async fn lift_sanction(&self, stream_id: &str, user_id: &str, kind: SanctionKind) -> StoreResult<bool> {
@@ -383,8 +383,8 @@ impl BattleStore for SqlStore {
         transaction!(self, |conn| settle_battle(conn, &id, BattleStatus::Pending, status, at).await)
     }
 
-    async fn end_battle(&self, id: &str, at: Timestamp) -> StoreResult<Option<Battle>> {
+    async fn end_battle(&self, id: &str, at: Timestamp, tells: Tells<Option<Battle>>) -> StoreResult<Told<Option<Battle>>> {
         let id = id.to_owned();
-        transaction!(self, |conn| settle_battle(conn, &id, BattleStatus::Active, BattleStatus::Ended, at).await)
+        telling!(self, tells, |conn| settle_battle(conn, &id, BattleStatus::Active, BattleStatus::Ended, at).await)
     }
 }

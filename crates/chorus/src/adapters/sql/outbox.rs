@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use super::{Dialect, SqlStore, execute, store_error};
 use crate::domain::events::DomainEvent;
 use crate::domain::time::Timestamp;
-use crate::ports::outbox::{Delivery, FailedDelivery, OutboxBacklog, OutboxRouter, OutboxStore, Tells, Told};
+use crate::ports::outbox::{Delivery, FailedDelivery, OutboxBacklog, OutboxRouter, OutboxStore, OwedDelivery, Tells, Told};
 use crate::ports::store::StoreResult;
 
 /// Decides the event of a write from its `outcome` and records the deliveries it owes on
@@ -33,12 +33,18 @@ pub(crate) async fn tell<T>(conn: &mut AnyConnection, router: &dyn OutboxRouter,
 pub(crate) async fn record(conn: &mut AnyConnection, router: &dyn OutboxRouter, event: &DomainEvent) -> StoreResult<bool> {
     let now = Timestamp::now();
     let owed = router.deliveries(event, now);
-    for d in &owed {
+    insert_owed(conn, &owed, now).await?;
+    Ok(!owed.is_empty())
+}
+
+/// Writes the rows of deliveries owed since `now`.
+async fn insert_owed(conn: &mut AnyConnection, owed: &[OwedDelivery], now: Timestamp) -> StoreResult<()> {
+    for d in owed {
         let sql = "INSERT INTO webhook_outbox (id, endpoint, event_type, subject, body, created_at, give_up_at, next_at)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $6)";
         execute(&mut *conn, sql, args![&d.id, &d.endpoint, &d.event_type, &d.subject, &d.body, now.millis(), d.give_up_at.millis()]).await?;
     }
-    Ok(!owed.is_empty())
+    Ok(())
 }
 
 /// The due deliveries of one endpoint, oldest first, one per subject (`$1` endpoint,
@@ -89,11 +95,14 @@ fn short(error: &str) -> String {
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn record(&self, event: DomainEvent) -> StoreResult<()> {
-        let router = self.outbox.clone();
-        let recorded = transaction!(self, |conn| record(conn, router.as_ref(), &event).await)?;
-        if recorded {
-            self.outbox.recorded();
+        // Nothing to write (no endpoint wants the type): no transaction either.
+        let now = Timestamp::now();
+        let owed = self.outbox.deliveries(&event, now);
+        if owed.is_empty() {
+            return Ok(());
         }
+        transaction!(self, |conn| insert_owed(conn, &owed, now).await)?;
+        self.outbox.recorded();
         Ok(())
     }
 

@@ -3,19 +3,19 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{SqlStore, store_error};
+use super::{SqlStore, execute, store_error};
 use crate::domain::time::Timestamp;
 use crate::ports::sanctions_store::{AuditEntry, SanctionRecord, SanctionStore};
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::StoreResult;
 
 #[async_trait]
 impl SanctionStore for SqlStore {
-    async fn put_sanction(&self, s: &SanctionRecord, at: Timestamp) -> StoreResult<()> {
+    async fn put_sanction(&self, s: &SanctionRecord, at: Timestamp, tells: Tells<()>) -> StoreResult<Told<()>> {
         let sql = "INSERT INTO account_sanctions (user_id, kind, until, reason, created_at) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id, kind) DO UPDATE SET until = excluded.until, reason = excluded.reason, created_at = excluded.created_at";
         let args = args![&s.user_id, &s.kind, s.until.map(Timestamp::millis), s.reason.clone(), at.millis()];
-        self.write_one(sql, args).await?;
-        Ok(())
+        telling!(self, tells, |conn| execute(conn, sql, args).await.map(drop))
     }
 
     async fn remove_sanction(&self, user_id: &str, kind: &str) -> StoreResult<bool> {

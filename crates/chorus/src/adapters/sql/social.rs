@@ -10,6 +10,7 @@ use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::social_store::{FollowStore, InboxCursor, LastSeenStore, NewNotification, NotificationRecord, NotificationStore, Relationships};
 use crate::domain::notification_draft::NotificationData;
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{StoreError, StoreResult};
 
 const NOTIFICATION_SELECT: &str = "SELECT n.id, n.kind, n.actor_id, n.actor_count, n.subject_kind, n.subject_id, n.phrase,
@@ -75,53 +76,11 @@ fn notification_data(data: &NotificationData) -> StoreResult<String> {
 
 #[async_trait]
 impl NotificationStore for SqlStore {
-    async fn store_notification(&self, n: &NewNotification) -> StoreResult<NotificationRecord> {
+    async fn store_notification(&self, n: &NewNotification, tells: Tells<(NotificationRecord, i64)>) -> StoreResult<Told<(NotificationRecord, i64)>> {
         let n = n.clone();
-        transaction!(self, |conn| {
-            let data = notification_data(&n.data)?;
-            if let Some(key) = &n.group_key {
-                let existing = sqlx::query(
-                    "SELECT id FROM notifications WHERE user_id = $1 AND group_key = $2 AND read_at IS NULL
-                     AND updated_at >= $3 ORDER BY updated_at DESC LIMIT 1",
-                )
-                .bind(n.user_id.clone())
-                .bind(key.clone())
-                .bind(n.window_start.millis())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(store_error)?;
-                if let Some(row) = existing {
-                    let id: String = row.try_get("id").map_err(store_error)?;
-                    if let Some(actor) = &n.actor_id {
-                        let sql = "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-                        execute(&mut *conn, sql, args![&id, actor]).await?;
-                    }
-                    let sql = "UPDATE notifications SET actor_id = COALESCE($2, actor_id), updated_at = $3, phrase = $4, data = $5,
-                         actor_count = (SELECT COUNT(*) FROM notification_actors WHERE notification_id = $1)
-                         WHERE id = $1";
-                    execute(&mut *conn, sql, args![&id, n.actor_id.clone(), n.at.millis(), &n.phrase, data]).await?;
-                    return read_notification(conn, &id).await;
-                }
-            }
-            let sql = "INSERT INTO notifications (id, user_id, kind, actor_id, actor_count, subject_kind, subject_id, body, phrase, data,
-                 group_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $6, '', $7, $8, $9, $10, $10)";
-            let args = args![
-                &n.id,
-                &n.user_id,
-                &n.kind,
-                n.actor_id.clone(),
-                n.subject_kind.clone(),
-                n.subject_id.clone(),
-                &n.phrase,
-                data,
-                n.group_key.clone(),
-                n.at.millis(),
-            ];
-            execute(&mut *conn, sql, args).await?;
-            if let Some(actor) = &n.actor_id {
-                execute(&mut *conn, "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2)", args![&n.id, actor]).await?;
-            }
-            read_notification(conn, &n.id).await
+        telling!(self, tells, |conn| {
+            let record = fold_or_insert(conn, &n).await?;
+            Ok((record, count_unread(conn, &n.user_id).await?))
         })
     }
 
@@ -186,6 +145,55 @@ impl NotificationStore for SqlStore {
     }
 }
 
+/// Stores `n`, or folds it into the recipient's matching unread group; the record as it
+/// now reads.
+async fn fold_or_insert(conn: &mut AnyConnection, n: &NewNotification) -> StoreResult<NotificationRecord> {
+    let data = notification_data(&n.data)?;
+    if let Some(key) = &n.group_key {
+        let existing = sqlx::query(
+            "SELECT id FROM notifications WHERE user_id = $1 AND group_key = $2 AND read_at IS NULL
+             AND updated_at >= $3 ORDER BY updated_at DESC LIMIT 1",
+        )
+        .bind(n.user_id.clone())
+        .bind(key.clone())
+        .bind(n.window_start.millis())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        if let Some(row) = existing {
+            let id: String = row.try_get("id").map_err(store_error)?;
+            if let Some(actor) = &n.actor_id {
+                let sql = "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+                execute(&mut *conn, sql, args![&id, actor]).await?;
+            }
+            let sql = "UPDATE notifications SET actor_id = COALESCE($2, actor_id), updated_at = $3, phrase = $4, data = $5,
+                 actor_count = (SELECT COUNT(*) FROM notification_actors WHERE notification_id = $1)
+                 WHERE id = $1";
+            execute(&mut *conn, sql, args![&id, n.actor_id.clone(), n.at.millis(), &n.phrase, data]).await?;
+            return read_notification(conn, &id).await;
+        }
+    }
+    let sql = "INSERT INTO notifications (id, user_id, kind, actor_id, actor_count, subject_kind, subject_id, body, phrase, data,
+         group_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $6, '', $7, $8, $9, $10, $10)";
+    let args = args![
+        &n.id,
+        &n.user_id,
+        &n.kind,
+        n.actor_id.clone(),
+        n.subject_kind.clone(),
+        n.subject_id.clone(),
+        &n.phrase,
+        data,
+        n.group_key.clone(),
+        n.at.millis(),
+    ];
+    execute(&mut *conn, sql, args).await?;
+    if let Some(actor) = &n.actor_id {
+        execute(&mut *conn, "INSERT INTO notification_actors (notification_id, actor_id) VALUES ($1, $2)", args![&n.id, actor]).await?;
+    }
+    read_notification(conn, &n.id).await
+}
+
 async fn user_list(store: &SqlStore, sql: &str, user_id: &str, after: Option<&str>, limit: u32) -> StoreResult<Vec<UserSummary>> {
     let rows = sqlx::query(sql)
         .bind(user_id.to_owned())
@@ -208,9 +216,12 @@ async fn user_list(store: &SqlStore, sql: &str, user_id: &str, after: Option<&st
 
 #[async_trait]
 impl FollowStore for SqlStore {
-    async fn follow(&self, follower: &str, followee: &str, at: Timestamp) -> StoreResult<bool> {
-        let sql = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        Ok(self.write_one(sql, args![follower, followee, at.millis()]).await? == 1)
+    async fn follow(&self, follower: &str, followee: &str, at: Timestamp, tells: Tells<bool>) -> StoreResult<Told<bool>> {
+        let (follower, followee) = (follower.to_owned(), followee.to_owned());
+        telling!(self, tells, |conn| {
+            let sql = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+            Ok(execute(conn, sql, args![follower, followee, at.millis()]).await? == 1)
+        })
     }
 
     async fn unfollow(&self, follower: &str, followee: &str) -> StoreResult<bool> {

@@ -19,6 +19,7 @@ use crate::domain::time::Timestamp;
 use crate::ports::live_store::{
     BoostApplied, BoostOrder, BoostOutcome, CreditOrder, CreditOutcome, GiftApplied, GiftOrder, GiftOutcome, WalletStore,
 };
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::store::{StoreError, StoreResult};
 
 const LEDGER_COLUMNS: &str = "id, kind, amount, balance_after, recipient_id, stream_id, item_id, item_count, battle_id, reference, created_at";
@@ -347,9 +348,9 @@ impl WalletStore for SqlStore {
         })
     }
 
-    async fn send_gift(&self, order: &GiftOrder) -> StoreResult<GiftOutcome> {
+    async fn send_gift(&self, order: &GiftOrder, tells: Tells<GiftOutcome>) -> StoreResult<Told<GiftOutcome>> {
         let o = order.clone();
-        transaction!(self, |conn| gift(conn, o).await)
+        telling!(self, tells, |conn| gift(conn, o).await)
     }
 
     async fn boost(&self, order: &BoostOrder) -> StoreResult<BoostOutcome> {

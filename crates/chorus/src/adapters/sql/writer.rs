@@ -14,9 +14,12 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use super::store_error;
-use crate::ports::chat_store::{MessageStored, NewMessage};
 use crate::lifecycle::{Stage, Tasks};
+use crate::ports::chat_store::{MessageStored, NewMessage};
+use crate::ports::outbox::{OutboxRouter, Tells, Told};
 use crate::ports::store::{StoreError, StoreResult};
 
 /// Largest number of writes committed together.
@@ -30,10 +33,13 @@ pub(crate) type WriteOp<T> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Bo
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type ErasedJob = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
-/// A chat message waiting for its batch, and who to answer once it is committed.
+/// A chat message waiting for its batch, the event it causes once stored (recorded in
+/// the outbox by the same transaction), and who to answer once it is committed.
 pub(crate) struct QueuedMessage {
     message: NewMessage,
-    reply: oneshot::Sender<StoreResult<MessageStored>>,
+    tells: Tells<MessageStored>,
+    outbox: Arc<dyn OutboxRouter>,
+    reply: oneshot::Sender<StoreResult<Told<MessageStored>>>,
 }
 
 pub(crate) enum Job {
@@ -105,12 +111,17 @@ impl WriteGate {
     /// `(sender, clientMsgId)`) and answers once it is durable. Only for the batched
     /// writer (`merges_messages`); a message that also adds its sender as a member
     /// goes through `run`.
-    pub(crate) async fn insert_message(&self, message: NewMessage) -> StoreResult<MessageStored> {
+    pub(crate) async fn insert_message(
+        &self,
+        message: NewMessage,
+        tells: Tells<MessageStored>,
+        outbox: Arc<dyn OutboxRouter>,
+    ) -> StoreResult<Told<MessageStored>> {
         let Self::Batched { queue, .. } = self else {
             return Err(StoreError::failure("merged message inserts need the batched writer"));
         };
         let (reply, reply_rx) = oneshot::channel();
-        self.enqueue(queue, Job::Message(QueuedMessage { message, reply })).await?;
+        self.enqueue(queue, Job::Message(QueuedMessage { message, tells, outbox, reply })).await?;
         reply_rx.await.map_err(|_| StoreError::unavailable("writer stopped"))?
     }
 
@@ -218,19 +229,69 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) {
             tracing::error!(error = %e, "savepoint handling failed");
         }
     }
-    let (new_messages, replies): (Vec<NewMessage>, Vec<_>) = messages.into_iter().map(|m| (m.message, m.reply)).unzip();
-    let stored = super::chat::insert_batch(&mut conn, &new_messages).await;
-    let end = if single && !all_ok { "ROLLBACK" } else { "COMMIT" };
-    let commit = conn.execute(end).await.err().map(store_error);
-    if commit.is_some() {
-        let _ = conn.execute("ROLLBACK").await;
+    let mut new_messages = Vec::with_capacity(messages.len());
+    let mut waiting = Vec::with_capacity(messages.len());
+    for m in messages {
+        new_messages.push(m.message);
+        waiting.push((m.tells, m.outbox, m.reply));
     }
+    let stored = super::chat::insert_batch(&mut conn, &new_messages).await;
+    let (told, outbox) = tell_messages(&mut conn, waiting, stored).await;
+    let commit = match outbox {
+        // The outbox rows of stored messages could not be written: nothing of the
+        // batch commits, so nothing stored goes untold.
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Some(e)
+        }
+        Ok(_) => {
+            let end = if single && !all_ok { "ROLLBACK" } else { "COMMIT" };
+            let commit = conn.execute(end).await.err().map(store_error);
+            if commit.is_some() {
+                let _ = conn.execute("ROLLBACK").await;
+            }
+            commit
+        }
+    };
     for finish in finishes {
         finish(commit.as_ref());
     }
-    for (reply, result) in replies.into_iter().zip(stored) {
-        let _ = reply.send(after_commit(result, commit.as_ref()));
+    let mut woken = false;
+    for (reply, outbox, result) in told {
+        if commit.is_none() && !woken && matches!(&result, Ok((_, true))) {
+            outbox.recorded();
+            woken = true;
+        }
+        let _ = reply.send(after_commit(result.map(|(told, _)| told), commit.as_ref()));
     }
+}
+
+type MessageReply = oneshot::Sender<StoreResult<Told<MessageStored>>>;
+type ToldMessage = (MessageReply, Arc<dyn OutboxRouter>, StoreResult<(Told<MessageStored>, bool)>);
+
+/// Decides the event of each message the batch stored and records the deliveries it
+/// owes, inside the batch's transaction; an error when an outbox row failed.
+async fn tell_messages(
+    conn: &mut AnyConnection,
+    waiting: Vec<(Tells<MessageStored>, Arc<dyn OutboxRouter>, MessageReply)>,
+    stored: Vec<StoreResult<MessageStored>>,
+) -> (Vec<ToldMessage>, StoreResult<()>) {
+    let mut told = Vec::with_capacity(waiting.len());
+    let mut outcome = Ok(());
+    for ((tells, outbox, reply), result) in waiting.into_iter().zip(stored) {
+        let result = match result {
+            Ok(stored) if outcome.is_ok() => super::outbox::tell(conn, outbox.as_ref(), tells, stored).await,
+            Ok(_) => Err(StoreError::unavailable("the batch's outbox rows were not written")),
+            Err(e) => Err(e),
+        };
+        if let (Err(e), Ok(())) = (&result, &outcome)
+            && !matches!(e, StoreError::Conflict { .. })
+        {
+            outcome = Err(e.clone());
+        }
+        told.push((reply, outbox, result));
+    }
+    (told, outcome)
 }
 
 /// Answers the writes of a batch that could not start.

@@ -12,7 +12,7 @@
 pub mod model;
 pub mod rules;
 
-use crate::domain::moderation::{Moderation, Surface};
+use crate::domain::moderation::{Moderation, Post, Surface};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,6 +30,7 @@ use super::time::Timestamp;
 use super::typing::{TypingKey, TypingTracker};
 use super::users::UserDirectory;
 use crate::ports::chat_store::{ChatStore, MessageStored, NewMessage, NewRoom, RoomAccess};
+use crate::ports::outbox::{Tells, Told};
 use crate::ports::cluster::SessionRegistry;
 use crate::ports::events::EventSink;
 use crate::ports::publisher::{Audience, ConnectionId, EventPublisher, Room};
@@ -253,7 +254,8 @@ impl ChatService {
         let client_msg_id = valid_id("clientMsgId", &input.client_msg_id)?;
         let body = message_body(input.kind.as_deref(), input.text.as_deref(), input.location, self.rules.max_text_chars)?;
         if !body.text.is_empty() {
-            self.moderation.guard(Surface::Chat, &body.text).await?;
+            let post = Post { surface: Surface::Chat, place: room_id, author: &actor.identity.user_id };
+            self.moderation.guard(post, &body.text).await?;
         }
         if let Some(reply_to) = &input.reply_to {
             valid_id("replyTo", reply_to)?;
@@ -284,31 +286,35 @@ impl ChatService {
             deleted: false,
             reactions: Default::default(),
         };
-        let stored = self
-            .store
-            .insert_message(&NewMessage {
-                id: message.id.clone(),
-                room_id: message.room_id.clone(),
-                sender_id: me.clone(),
-                client_msg_id: message.client_msg_id.clone(),
-                kind: message.kind,
-                text: message.text.clone(),
-                location: message.location,
-                reply_to: message.reply_to.clone(),
-                at: message.created_at,
-                join_sender: !is_member,
-            })
-            .await?;
-        if let MessageStored::Duplicate(original) = stored {
-            return Ok(Sent { message: *original, duplicate: true });
-        }
         let mut members = context.member_ids;
         if !is_member {
             members.push(me.clone());
         }
         let to = members_of(&members);
-        let sent = ChatEvent::MessageSent { message: message.clone(), members, private: context.kind != RoomKind::Public };
-        self.events.emit(to, sent.into()).await;
+        let private = context.kind != RoomKind::Public;
+        let sent = message.clone();
+        let tells: Tells<MessageStored> = Box::new(move |stored| {
+            matches!(stored, MessageStored::New).then(|| ChatEvent::MessageSent { message: sent, members, private }.into())
+        });
+        let new = NewMessage {
+            id: message.id.clone(),
+            room_id: message.room_id.clone(),
+            sender_id: me.clone(),
+            client_msg_id: message.client_msg_id.clone(),
+            kind: message.kind,
+            text: message.text.clone(),
+            location: message.location,
+            reply_to: message.reply_to.clone(),
+            at: message.created_at,
+            join_sender: !is_member,
+        };
+        let Told { outcome, event } = self.store.insert_message(&new, tells).await?;
+        if let MessageStored::Duplicate(original) = outcome {
+            return Ok(Sent { message: *original, duplicate: true });
+        }
+        if let Some(sent) = event {
+            self.events.emit(to, sent).await;
+        }
         self.stop_typing(actor, room_id).await;
         Ok(Sent { message, duplicate: false })
     }
@@ -424,12 +430,12 @@ impl ChatService {
         self.moderation.ensure_may_post(&actor.identity.user_id)?;
         let message_id = valid_id("messageId", message_id)?;
         let text = trimmed_text("text", text, self.rules.max_text_chars)?;
-        self.moderation.guard(Surface::Chat, &text).await?;
         let me = &actor.identity.user_id;
         let (message, members) = self.message_for(me, message_id, "edit in").await?;
         if message.sender.id != *me {
             return Err(DomainError::forbidden("only the sender edits a message"));
         }
+        self.moderation.guard(Post { surface: Surface::Chat, place: &message.room_id, author: me }, &text).await?;
         if message.deleted {
             return Err(DomainError::conflict("the message was deleted"));
         }
@@ -461,9 +467,10 @@ impl ChatService {
         if message.sender.id != *me && !actor.identity.is_moderator() {
             return Err(DomainError::forbidden("only the sender deletes a message"));
         }
-        if self.store.delete_message(message_id, Timestamp::now()).await? {
-            let deleted = ChatEvent::MessageDeleted { room_id: message.room_id, message_id: message_id.to_owned() };
-            self.events.emit(members_of(&members), deleted.into()).await;
+        let (room_id, id) = (message.room_id, message_id.to_owned());
+        let tells: Tells<bool> = Box::new(move |deleted| deleted.then(|| ChatEvent::MessageDeleted { room_id, message_id: id }.into()));
+        if let Told { event: Some(deleted), .. } = self.store.delete_message(message_id, Timestamp::now(), tells).await? {
+            self.events.emit(members_of(&members), deleted).await;
         }
         Ok(())
     }

@@ -50,8 +50,18 @@ pub enum LiveEvent {
     StrikeWarnedForSeedClients { warning: StrikeWarning },
     /// A viewer was muted, banned, unmuted or unbanned in a stream.
     Moderated { stream_id: String, action: SanctionAction, until: Option<Timestamp>, reason: Option<String> },
-    /// A paid gift reached a stream; `creator_id` owns the stream.
-    GiftSent { stream_id: String, creator_id: UserId, sender: UserSummary, gift: CatalogItem, count: i64, coins: i64, transaction_id: String },
+    /// A paid gift reached a stream; `creator_id` owns the stream; `sender_balance` is
+    /// what the sender has left (told to the app's backend, not to the stream).
+    GiftSent {
+        stream_id: String,
+        creator_id: UserId,
+        sender: UserSummary,
+        gift: CatalogItem,
+        count: i64,
+        coins: i64,
+        transaction_id: String,
+        sender_balance: i64,
+    },
     /// A gift made its sender the stream's top gifter; `previous` is who held it.
     ThroneClaimed { stream_id: String, holder: UserSummary, coins: i64, previous: Option<Throne> },
     /// A viewer's OG tier with a creator changed.

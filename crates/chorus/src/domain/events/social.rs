@@ -11,7 +11,7 @@ use crate::domain::time::Timestamp;
 pub enum SocialEvent {
     /// A notification was stored (or folded into its group); `unread_count` is the
     /// recipient's new count.
-    NotificationStored { notification: NotificationView, unread_count: i64 },
+    NotificationStored { recipient: UserId, notification: NotificationView, unread_count: i64 },
     /// Notifications were marked read; `unread_count` is what is left unread.
     UnreadCounted { unread_count: i64 },
     /// An operator announced something to everyone online.

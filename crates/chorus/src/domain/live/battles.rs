@@ -19,6 +19,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::events::LiveEvent;
 use crate::domain::text::valid_id;
 use crate::domain::time::Timestamp;
+use crate::ports::outbox::Tells;
 use crate::ports::live_store::{BoostOrder, BoostOutcome, NewBattle};
 use crate::ports::publisher::{Audience, Room};
 
@@ -307,7 +308,10 @@ impl BattleService {
                 s.battles.close_pending(&battle.id, status, now).await.map(|closed| closed.map(|b| (b, status)))
             }
             BattleStatus::Active if stop_now || battle.ends_at.is_some_and(|e| e <= now) => {
-                s.battles.end_battle(&battle.id, now).await.map(|ended| ended.map(|b| (b, BattleStatus::Ended)))
+                // Its end is told to the app's backend in the same transaction; the
+                // sockets hear it below.
+                let tells: Tells<Option<Battle>> = Box::new(|ended| ended.as_ref().map(|b| LiveEvent::BattleEnded { battle: Box::new(b.clone()) }.into()));
+                s.battles.end_battle(&battle.id, now, tells).await.map(|told| told.outcome.map(|b| (b, BattleStatus::Ended)))
             }
             BattleStatus::Pending | BattleStatus::Active => {
                 self.schedule(&battle);

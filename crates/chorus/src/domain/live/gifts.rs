@@ -7,16 +7,18 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::model::{CatalogItem, Transaction, TxKind};
+use super::model::{Transaction, TxKind};
 use super::rules::idempotency_key;
 use super::throne::{announce_og, announce_throne, og_change};
 use super::{Shared, ended};
 use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::events::LiveEvent;
+use crate::domain::events::{DomainEvent, LiveEvent};
 use crate::domain::model::UserSummary;
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{GiftApplied, GiftOrder, GiftOutcome};
+use crate::ports::outbox::{Tells, Told};
+use crate::ports::publisher::{Audience, Room};
 
 /// Ack of `gift:send`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -68,10 +70,29 @@ impl GiftService {
             client_tx_id: client_tx_id.to_owned(),
             at: Timestamp::now(),
         };
-        match s.wallets.send_gift(&order).await? {
+        let sender = s.users.summary(me).await.unwrap_or_else(|_| UserSummary::unknown(me));
+        let (paid, from) = (gift.clone(), sender.clone());
+        let tells: Tells<GiftOutcome> = Box::new(move |outcome| match outcome {
+            GiftOutcome::Applied(applied) => Some(
+                LiveEvent::GiftSent {
+                    stream_id: applied.stream.id.clone(),
+                    creator_id: applied.stream.owner_id.clone(),
+                    sender: from,
+                    gift: paid,
+                    count,
+                    coins: applied.transaction.amount,
+                    transaction_id: applied.transaction.id.clone(),
+                    sender_balance: applied.balance,
+                }
+                .into(),
+            ),
+            _ => None,
+        });
+        let Told { outcome, event } = s.wallets.send_gift(&order, tells).await?;
+        match outcome {
             GiftOutcome::Applied(applied) => {
                 let ack = GiftSent { balance: applied.balance, transaction: applied.transaction.clone(), replayed: false };
-                self.announce(*applied, &gift, count, me).await;
+                self.announce(*applied, event, sender).await;
                 Ok(ack)
             }
             GiftOutcome::Replay(tx) => {
@@ -90,22 +111,14 @@ impl GiftService {
         }
     }
 
-    /// Tells everyone what one paid gift changed.
-    async fn announce(&self, applied: GiftApplied, gift: &CatalogItem, count: i64, sender_id: &str) {
+    /// Tells everyone what one paid gift changed (`sent`: its `gift:sent`).
+    async fn announce(&self, applied: GiftApplied, sent: Option<DomainEvent>, sender: UserSummary) {
         let s = &self.shared;
         let stream = &applied.stream;
-        let sender = s.users.summary(sender_id).await.unwrap_or_else(|_| UserSummary::unknown(sender_id));
         s.board.track(stream);
-        let sent = LiveEvent::GiftSent {
-            stream_id: stream.id.clone(),
-            creator_id: stream.owner_id.clone(),
-            sender: sender.clone(),
-            gift: gift.clone(),
-            count,
-            coins: applied.transaction.amount,
-            transaction_id: applied.transaction.id.clone(),
-        };
-        s.to_stream(&stream.id, sent).await;
+        if let Some(sent) = sent {
+            s.events.emit(Audience::Room(Room::Stream(stream.id.clone())), sent).await;
+        }
         if let Some(previous) = applied.throne_taken_from.clone() {
             announce_throne(s, stream, &sender, previous).await;
         }

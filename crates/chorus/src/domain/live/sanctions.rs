@@ -10,7 +10,7 @@ use super::Shared;
 use super::streams::drop_connection;
 use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::events::LiveEvent;
+use crate::domain::events::{AccountEvent, LiveEvent};
 use crate::domain::text::{short_label, valid_id};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::{NewSanction, SanctionKind};
@@ -116,17 +116,19 @@ impl SanctionService {
         let now = Timestamp::now();
         let until = length.map(|d| now.plus_millis(d.as_millis() as i64));
         let changed = if action.imposes() {
-            s.streams
-                .sanction(&NewSanction {
-                    stream_id: stream.id.clone(),
-                    user_id: user_id.to_owned(),
-                    kind: action.kind(),
-                    until,
-                    reason: reason.clone(),
-                    by: moderator_id,
-                    at: now,
-                })
-                .await?;
+            let banned = (action == SanctionAction::Ban).then(|| AccountEvent::Banned {
+                user_id: user_id.to_owned(),
+                stream_id: Some(stream.id.clone()),
+                by: moderator_id.clone(),
+                until,
+                reason: reason.clone(),
+                at: now,
+            });
+            let sanction =
+                NewSanction { stream_id: stream.id.clone(), user_id: user_id.to_owned(), kind: action.kind(), until, reason: reason.clone(), by: moderator_id, at: now };
+            // The ban is told to the app's backend only (the outbox); the viewer hears
+            // `stream:moderated` below.
+            s.streams.sanction(&sanction, Box::new(move |_| banned.map(Into::into))).await?;
             true
         } else {
             s.streams.lift_sanction(&stream.id, user_id, action.kind()).await?

@@ -16,7 +16,7 @@ use crate::domain::model::Actor;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::events::LiveEvent;
 use crate::domain::events::live::StrikeWarning;
-use crate::domain::moderation::{Severity, Surface, Verdict};
+use crate::domain::moderation::{Post, Severity, Surface, Verdict};
 use crate::domain::text::{trimmed_text, valid_id};
 use crate::domain::time::Timestamp;
 use crate::ports::limits::{LimitClass, RateLimiter};
@@ -69,7 +69,10 @@ impl StreamChat {
         match s.moderation.check(Surface::StreamChat, &text).await {
             Verdict::Allow => {}
             Verdict::Unavailable => return Err(DomainError::unavailable("moderation is unavailable, try again")),
-            Verdict::Block { reason, severity } => return Err(self.strike(&stream, me, reason, severity, now).await),
+            Verdict::Block { reason, severity } => {
+                s.moderation.tell_blocked(Post { surface: Surface::StreamChat, place: &stream.id, author: me }, &reason, severity).await;
+                return Err(self.strike(&stream, me, reason, severity, now).await);
+            }
         }
         let user = s.users.summary(me).await?;
         let id = uuid::Uuid::now_v7().to_string();

@@ -16,7 +16,8 @@ use crate::domain::events::LiveEvent;
 use crate::domain::text::{trimmed_text, valid_id};
 use crate::domain::time::Timestamp;
 use crate::ports::live_store::NewStream;
-use crate::ports::publisher::{ConnectionId, Room};
+use crate::ports::outbox::{Tells, Told};
+use crate::ports::publisher::{Audience, ConnectionId, Room};
 
 /// Ack of `stream:join`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -127,8 +128,13 @@ impl StreamService {
             return Ok(stream);
         }
         let now = Timestamp::now();
-        let updated = s.streams.set_status(&stream.id, target, now).await?.ok_or_else(ended)?;
-        s.to_stream(&updated.id, LiveEvent::StatusChanged { stream_id: updated.id.clone(), status: target, at: now }).await;
+        let tells: Tells<Option<Stream>> =
+            Box::new(move |updated| updated.as_ref().map(|u| LiveEvent::StatusChanged { stream_id: u.id.clone(), status: target, at: now }.into()));
+        let Told { outcome, event } = s.streams.set_status(&stream.id, target, now, tells).await?;
+        let updated = outcome.ok_or_else(ended)?;
+        if let Some(changed) = event {
+            s.events.emit(Audience::Room(Room::Stream(updated.id.clone())), changed).await;
+        }
         if target == StreamStatus::Ended {
             self.battles.stream_ended(&updated).await;
             let last = s.board.finish(&updated, s.viewers.as_ref()).await;

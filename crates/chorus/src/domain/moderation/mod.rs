@@ -15,7 +15,10 @@ use serde::Serialize;
 
 use self::rules::{AllCaps, Blocklist, LinkPolicy, Prepared, RepeatedCharacters, Rule};
 use crate::config::Settings;
+use crate::domain::events::AccountEvent;
 use crate::domain::sanctions::AccountSanctions;
+use crate::domain::time::Timestamp;
+use crate::ports::outbox::OutboxStore;
 
 /// Where a text is posted (the webhook and the logs are told).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -137,6 +140,18 @@ pub struct Moderation {
     /// Server-wide mutes (`POST /api/server/moderation/mute`): a muted user posts
     /// nothing. Always set on a node (`from_settings`); the rule tests go without.
     mutes: Option<Arc<AccountSanctions>>,
+    /// Where a refused text is told to the app's backend (`moderation.blocked`); the
+    /// rule tests go without.
+    outbox: Option<Arc<dyn OutboxStore>>,
+}
+
+/// A text being posted: where, and by whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Post<'a> {
+    pub surface: Surface,
+    /// The content, chat room or stream id.
+    pub place: &'a str,
+    pub author: &'a str,
 }
 
 impl Moderation {
@@ -155,7 +170,7 @@ impl Moderation {
         if config.caps_min_letters > 0 {
             rules.push(Box::new(AllCaps { min_letters: config.caps_min_letters, min_percent: 80 }));
         }
-        Self { rules, external, fail_open: config.fail_open, guarded: config.guarded.clone(), mutes: None }
+        Self { rules, external, fail_open: config.fail_open, guarded: config.guarded.clone(), mutes: None, outbox: None }
     }
 
     /// Refuses any post (comment, chat message, stream chat) by a user muted
@@ -168,9 +183,14 @@ impl Moderation {
     }
 
     /// The pipeline a node runs with: `blocklist`, `moderation_*` settings, the external
-    /// moderator the node built from `moderation_webhook_url`, if any, and the node's
-    /// server-wide mutes.
-    pub fn from_settings(s: &Settings, external: Option<Arc<dyn ExternalModerator>>, mutes: Arc<AccountSanctions>) -> anyhow::Result<Self> {
+    /// moderator the node built from `moderation_webhook_url`, if any, the node's
+    /// server-wide mutes and its outbox.
+    pub fn from_settings(
+        s: &Settings,
+        external: Option<Arc<dyn ExternalModerator>>,
+        mutes: Arc<AccountSanctions>,
+        outbox: Arc<dyn OutboxStore>,
+    ) -> anyhow::Result<Self> {
         let block_links = match s.moderation.links.as_str() {
             "block" => true,
             "allow" => false,
@@ -185,7 +205,7 @@ impl Moderation {
             fail_open: s.moderation.webhook_fail_open,
             guarded: parse_surfaces(&s.moderation.surfaces)?,
         };
-        Ok(Self { mutes: Some(mutes), ..Self::new(&config, external) })
+        Ok(Self { mutes: Some(mutes), outbox: Some(outbox), ..Self::new(&config, external) })
     }
 
     /// The built-in rules alone (no I/O).
@@ -195,16 +215,37 @@ impl Moderation {
     }
 
     /// For comments and chat: refuses a text the pipeline blocks on a guarded surface
-    /// (`blocked`), or when a fail-closed webhook cannot answer (`unavailable`).
-    pub async fn guard(&self, surface: Surface, text: &str) -> crate::domain::error::DomainResult<()> {
+    /// (`blocked`, told to the app's backend), or when a fail-closed webhook cannot
+    /// answer (`unavailable`).
+    pub async fn guard(&self, post: Post<'_>, text: &str) -> crate::domain::error::DomainResult<()> {
         use crate::domain::error::{DomainError, ErrorCode};
-        if !self.guarded.contains(&surface) {
+        if !self.guarded.contains(&post.surface) {
             return Ok(());
         }
-        match self.check(surface, text).await {
+        match self.check(post.surface, text).await {
             Verdict::Allow => Ok(()),
-            Verdict::Block { reason, .. } => Err(DomainError::new(ErrorCode::Blocked, format!("blocked: {reason}"))),
+            Verdict::Block { reason, severity } => {
+                self.tell_blocked(post, &reason, severity).await;
+                Err(DomainError::new(ErrorCode::Blocked, format!("blocked: {reason}")))
+            }
             Verdict::Unavailable => Err(DomainError::unavailable("moderation is unavailable, try again")),
+        }
+    }
+
+    /// Tells the app's backend that a text was refused (`moderation.blocked`). The
+    /// refusal stands whatever happens here: a failure to record it is logged.
+    pub async fn tell_blocked(&self, post: Post<'_>, reason: &str, severity: Severity) {
+        let Some(outbox) = &self.outbox else { return };
+        let blocked = AccountEvent::TextBlocked {
+            surface: post.surface,
+            place: post.place.to_owned(),
+            author_id: post.author.to_owned(),
+            reason: reason.to_owned(),
+            severity,
+            at: Timestamp::now(),
+        };
+        if let Err(e) = outbox.record(blocked.into()).await {
+            tracing::warn!(surface = post.surface.as_str(), error = %e.chain(), "a refused text was not told to the app's backend");
         }
     }
 

@@ -1,10 +1,12 @@
-//! AccountEvents in the native protocol (docs/protocol.md §11).
+//! AccountEvents in the native protocol: none is a socket event (a banned user's
+//! sockets are closed, a refused text's author hears the command's error), so this area
+//! encodes nothing.
 
 use serde_json::Value;
 
 use crate::domain::events::AccountEvent;
 
-/// The event name and payload of an event of this area.
-pub fn encode(event: &AccountEvent) -> (&'static str, Value) {
-    match *event {}
+/// The event name and payload of an event of this area: none.
+pub fn encode(_event: &AccountEvent) -> Option<(&'static str, Value)> {
+    None
 }

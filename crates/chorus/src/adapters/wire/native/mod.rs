@@ -127,7 +127,7 @@ pub fn encode(event: &DomainEvent) -> Option<(&'static str, Value)> {
         DomainEvent::Live(e) => Some(live::encode(e)),
         DomainEvent::Calls(e) => calls::encode(e),
         DomainEvent::Collab(e) => Some(collab::encode(e)),
-        DomainEvent::Account(e) => Some(account::encode(e)),
+        DomainEvent::Account(e) => account::encode(e),
         DomainEvent::Relayed(_) => None,
     }
 }

@@ -112,7 +112,7 @@ pub struct LocationStopped<'a> {
 pub fn encode(event: &SocialEvent) -> Option<(&'static str, Value)> {
     let encoded = match event {
         SocialEvent::Followed { .. } => return None,
-        SocialEvent::NotificationStored { notification, unread_count } => {
+        SocialEvent::NotificationStored { notification, unread_count, .. } => {
             wire(&NotificationNew { notification, unread_count: *unread_count })
         }
         SocialEvent::UnreadCounted { unread_count } => wire(&NotificationsUnread { unread_count: *unread_count }),
