@@ -54,6 +54,9 @@ pub struct ServerSettings {
     /// The dialect of every client that names none (`dialect`, docs/dialects.md);
     /// `None`: the native protocol.
     pub dialect: Option<String>,
+    /// How Socket.IO packets are written: JSON text or msgpack binary (`parser`); every
+    /// client of the server uses the same one.
+    pub parser: PacketParser,
     /// Largest packet accepted, on both transports (`max_payload_bytes`).
     pub max_payload_bytes: u64,
     /// Read buffer of each WebSocket connection: memory per connection against system
@@ -69,6 +72,20 @@ pub struct ServerSettings {
     /// Time a client has to send its namespace CONNECT after the handshake
     /// (`connect_timeout_ms`).
     pub connect_timeout: Duration,
+}
+
+/// The Socket.IO parser every client of a server speaks: socket.io's default JSON
+/// text packets, or the binary packets of `socket.io-msgpack-parser` (`parser`). One per
+/// server, as a client cannot say which it uses before its first packet; the nodes of a
+/// cluster must agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PacketParser {
+    /// Text packets, JSON payloads (socket.io's default parser).
+    #[default]
+    Json,
+    /// Binary packets, msgpack payloads (`socket.io-msgpack-parser`).
+    Msgpack,
 }
 
 /// Who may connect, and the keys that say so.
@@ -437,6 +454,10 @@ pub struct SettingsFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dialect: Option<String>,
+    /// Socket.IO parser of every client: json or msgpack [env: CHORUS_PARSER] (default json).
+    #[arg(long, global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parser: Option<PacketParser>,
     /// Comma-separated allowed CORS origins [env: CHORUS_ALLOWED_ORIGINS].
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -628,6 +649,38 @@ mod tests {
             assert!(err.starts_with("jwt_name_claim is set but empty"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_parser_is_json_unless_set_and_an_unknown_one_is_refused_naming_the_accepted_ones() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.parser, PacketParser::Json, "the default");
+            jail.create_file("chorus.toml", "parser = \"msgpack\"\n")?;
+            let from_file = SettingsFlags { config: Some("chorus.toml".into()), ..Default::default() };
+            let s = Settings::load(&from_file).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.parser, PacketParser::Msgpack, "from the file");
+            jail.set_env("CHORUS_PARSER", "json");
+            let s = Settings::load(&from_file).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.parser, PacketParser::Json, "the environment beats the file");
+            let flag = SettingsFlags { parser: Some(PacketParser::Msgpack), ..from_file.clone() };
+            let s = Settings::load(&flag).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.parser, PacketParser::Msgpack, "the flag beats the environment");
+            jail.set_env("CHORUS_PARSER", "protobuf");
+            let err = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(err.contains("invalid settings") && err.contains("PARSER") && err.contains("`json`") && err.contains("`msgpack`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_parser_flag_takes_the_names_of_the_setting() {
+        use clap::ValueEnum;
+        let names: Vec<String> = PacketParser::value_variants().iter().filter_map(|p| p.to_possible_value()).map(|v| v.get_name().to_owned()).collect();
+        assert_eq!(names, ["json", "msgpack"]);
+        let written: Vec<String> = [PacketParser::Json, PacketParser::Msgpack].iter().map(|p| serde_json::to_string(p).unwrap_or_default()).collect();
+        assert_eq!(written, ["\"json\"", "\"msgpack\""], "what the flag layer hands to figment");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AuthSettings, CallSettings, ChatSettings, ClusterSettings, CollabSettings, ContentSettings, LimitSettings, LiveSettings,
-    LogSettings, ModerationSettings, NotificationSettings, PresenceSettings, RateLimits, ResumeSettings, ServerSettings, Settings,
+    LogSettings, ModerationSettings, NotificationSettings, PacketParser, PresenceSettings, RateLimits, ResumeSettings, ServerSettings, Settings,
     StoreSettings, WebhookEndpoint, WebhookSettings,
 };
 use crate::auth::secret::{ConnectionUrl, Secret};
@@ -40,6 +40,7 @@ pub(super) struct SettingsFile {
     pub allowed_origins: String,
     pub allow_missing_origin: bool,
     pub dialect: Option<String>,
+    pub parser: PacketParser,
     pub allow_guests: bool,
     pub connect_timeout_ms: u64,
     pub view_window_secs: u64,
@@ -121,6 +122,7 @@ impl Default for SettingsFile {
             allowed_origins: String::new(),
             allow_missing_origin: true,
             dialect: None,
+            parser: PacketParser::Json,
             allow_guests: false,
             connect_timeout_ms: 10_000,
             view_window_secs: 30 * 60,
@@ -192,6 +194,7 @@ impl From<SettingsFile> for Settings {
                 allowed_origins: f.allowed_origins,
                 allow_missing_origin: f.allow_missing_origin,
                 dialect: f.dialect.filter(|d| !d.is_empty()),
+                parser: f.parser,
                 max_payload_bytes: f.max_payload_bytes,
                 ws_read_buffer_bytes: f.ws_read_buffer_bytes,
                 socket_buffer_packets: f.socket_buffer_packets,

@@ -160,7 +160,7 @@ pub fn document(contract: &Contract) -> Value {
                 "host": "127.0.0.1:3000",
                 "protocol": "ws",
                 "pathname": "/socket.io/",
-                "description": "Socket.IO v5 over Engine.IO v4 (WebSocket or HTTP long-polling), JSON parser, default namespace; the token in the handshake `auth.token`.",
+                "description": "Socket.IO v5 over Engine.IO v4 (WebSocket or HTTP long-polling), the JSON parser (or msgpack on a server whose `parser` is `msgpack`), default namespace; the token in the handshake `auth.token`.",
             },
         },
         "channels": channels,

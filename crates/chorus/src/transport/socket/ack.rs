@@ -26,8 +26,10 @@ impl<A: Adapter> FromMessageParts<A> for AckRequested {
 }
 
 /// Whether the event came without arguments (`socket.emit('feed:subscribe')`): the
-/// packet's data is the bare `["name"]`. Read without parsing: a packet with an
-/// argument has a comma after the name, so a short one without a comma has none.
+/// packet's data is the bare `["name"]`. Read without parsing. With the JSON parser, a
+/// packet with an argument has a comma after the name, so a short one without a comma
+/// has none. With msgpack, the data is an array of one: its first byte is `fixarray 1`
+/// (or the longer array headers with a length of 1, which no usual encoder writes).
 pub struct Bare(pub bool);
 
 impl<A: Adapter> FromMessageParts<A> for Bare {
@@ -35,7 +37,8 @@ impl<A: Adapter> FromMessageParts<A> for Bare {
     fn from_message_parts(_: &Arc<Socket<A>>, v: &mut socketioxide::handler::Value, _: &Option<i64>) -> Result<Self, Self::Error> {
         let bare = match v {
             socketioxide::handler::Value::Str(data, None) => data.len() <= 256 && !data.as_bytes().contains(&b','),
-            _ => false,
+            socketioxide::handler::Value::Bytes(data) => matches!(data.as_ref(), [0x91, ..] | [0xdc, 0, 1, ..] | [0xdd, 0, 0, 0, 1, ..]),
+            socketioxide::handler::Value::Str(..) => false,
         };
         Ok(Self(bare))
     }

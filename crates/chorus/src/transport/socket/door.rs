@@ -17,7 +17,7 @@ use crate::adapters::redis::adapter_driver::LinkDriver;
 use crate::adapters::redis::link::RedisLink;
 use crate::adapters::socketio_publisher::SocketIoPublisher;
 use crate::adapters::wire::dialect::census::DialectCensus;
-use crate::config::Settings;
+use crate::config::{PacketParser, Settings};
 use crate::ports::publisher::EventPublisher;
 use crate::state::App;
 
@@ -77,7 +77,7 @@ impl SocketDoor {
 /// Engine and parser settings shared by both adapters.
 fn configured(settings: &Settings) -> SocketIoBuilder<LocalAdapter> {
     let max_payload = settings.server.max_payload_bytes;
-    SocketIo::builder()
+    let builder = SocketIo::builder()
         .ping_interval(settings.server.ping_interval)
         .ping_timeout(settings.server.ping_timeout)
         .connect_timeout(settings.server.connect_timeout)
@@ -85,13 +85,18 @@ fn configured(settings: &Settings) -> SocketIoBuilder<LocalAdapter> {
         .ws_max_message_size(max_payload as usize)
         .ws_max_frame_size(max_payload as usize)
         .max_buffer_size(settings.server.socket_buffer_packets.max(16))
-        .ws_read_buffer_size(settings.server.ws_read_buffer_bytes.max(256))
+        .ws_read_buffer_size(settings.server.ws_read_buffer_bytes.max(256));
+    match settings.server.parser {
         // Chorus takes no binary payloads; a few small attachments are tolerated
         // (clients may send them), more close the connection.
-        .with_parser(
+        PacketParser::Json => builder.with_parser(
             ParserConfig::common()
                 .max_incoming_binaries(10)
                 .max_incoming_binary_buf_size(max_payload as usize)
                 .packet_completion_timeout(Duration::from_secs(10)),
-        )
+        ),
+        // Binary travels inside the packet, bounded by `max_payload_bytes` alone, and is
+        // refused where the payload is read (payload.rs).
+        PacketParser::Msgpack => builder.with_parser(ParserConfig::msgpack()),
+    }
 }

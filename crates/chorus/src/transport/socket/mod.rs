@@ -11,6 +11,7 @@ pub mod door;
 pub mod drain;
 pub mod expiry;
 pub mod live_commands;
+pub mod payload;
 pub mod router;
 pub mod session;
 pub mod session_commands;

@@ -10,6 +10,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use super::ack::{AckRequested, Answer, Bare, answer_in_dialect, reply};
+use super::payload::Payload;
 use super::session::Session;
 use super::{call_commands, chat_commands, collab_commands, content_commands, live_commands, session_commands, social_commands};
 use crate::adapters::wire::dialect::{self, Dialect};
@@ -24,12 +25,12 @@ use crate::transport::commands::{Command, CommandKind, Policy, Reply, unknown_ev
 pub fn install<A: Adapter>(app: &App, s: &SocketRef<A>) {
     let router_app = app.clone();
     s.on_fallback(
-        move |s: SocketRef<A>, Event(event): Event, Bare(bare): Bare, TryData(data): TryData<Value>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
+        move |s: SocketRef<A>, Event(event): Event, Bare(bare): Bare, TryData(data): TryData<Payload>, AckRequested(wanted): AckRequested, ack: AckSender<A>| {
             let app = router_app.clone();
             async move {
                 // An event without arguments has no payload to decode (a dialect takes
                 // it as `{}`; a native command refuses it as not an object).
-                let data = if bare { Ok(Value::Null) } else { data.map_err(|e| invalid_payload("payload is not valid JSON", &e)) };
+                let data = if bare { Ok(Value::Null) } else { data.map(|p| p.0).map_err(|e| invalid_payload("payload cannot be read", &e)) };
                 let pass = app.commands.enter();
                 let session = s.extensions.get::<Session>();
                 let result = match &session {
