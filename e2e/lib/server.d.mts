@@ -9,7 +9,7 @@ export interface RunningServer {
 }
 
 export function uid(prefix?: string): string;
-export function startServer(options?: { args?: string[]; env?: Record<string, string> }): Promise<RunningServer>;
+export function startServer(options?: { args?: string[]; env?: Record<string, string>; jwtSecret?: boolean }): Promise<RunningServer>;
 export function stopServer(options?: { closeSockets?: boolean }): Promise<unknown>;
 export function server(): RunningServer;
 export function token(

@@ -51,9 +51,11 @@ export async function freePort() {
 
 /**
  * Starts `chorus serve` and waits for `GET /healthz` to answer 200.
- * Extra CLI args and env can be added for tests that need a different configuration.
+ * Extra CLI args and env can be added for tests that need a different configuration;
+ * `jwtSecret: false` starts it without the HS256 secret, for a test that configures
+ * another token key (`CHORUS_JWT_JWKS_URL`).
  */
-export async function startServer({ args = [], env = {}, reuse } = {}) {
+export async function startServer({ args = [], env = {}, reuse, jwtSecret: withSecret = true } = {}) {
   if (current) throw new Error('startServer: a server is already running in this test file');
   const bin = binaryPath();
   if (!existsSync(bin)) {
@@ -75,7 +77,7 @@ export async function startServer({ args = [], env = {}, reuse } = {}) {
       'serve',
       '--listen', listen,
       '--database-url', `sqlite://${join(dir, 'e2e.db')}`,
-      '--jwt-secret', jwtSecret,
+      ...(withSecret ? ['--jwt-secret', jwtSecret] : []),
       '--server-key', serverKey,
       ...args,
     ],

@@ -21,6 +21,7 @@ use crate::adapters::redis::link::RedisLink;
 use crate::adapters::sql::SqlStore;
 use crate::adapters::wire::dialect::Dialect;
 use crate::adapters::wire::dialect::census::DialectCensus;
+use crate::auth::jwks::{JwksKeys, JwksTiming};
 use crate::auth::jwt::{ClaimNames, TokenVerifier, VerificationKey};
 use crate::auth::secret::Secret;
 use crate::config::{AuthSettings, ServerSettings, Settings};
@@ -64,6 +65,9 @@ impl Application {
         crate::telemetry::install_metrics();
         let tasks = Arc::new(Tasks::new());
         let key = verification_key(&settings.auth)?;
+        if let VerificationKey::Jwks(keys) = &key {
+            start_key_set(keys.clone(), &tasks).await;
+        }
         let verifier = TokenVerifier::new(
             &key,
             settings.auth.jwt_issuer.as_deref(),
@@ -439,8 +443,9 @@ async fn follow_sanctions(app: App, stop: CancellationToken) {
     }
 }
 
-/// Chooses the token key: the configured secret or public key, else a development
-/// secret kept in a file so `chorus token` and `chorus serve` agree.
+/// Chooses the token key: the configured secret, public key or identity provider's
+/// key set (not fetched yet), else a development secret kept in a file so
+/// `chorus token` and `chorus serve` agree.
 pub fn verification_key(auth: &AuthSettings) -> anyhow::Result<VerificationKey> {
     if let Some(secret) = &auth.jwt_secret {
         return Ok(VerificationKey::Shared(secret.clone()));
@@ -448,7 +453,27 @@ pub fn verification_key(auth: &AuthSettings) -> anyhow::Result<VerificationKey> 
     if let Some(pem) = auth.jwt_public_key_pem()? {
         return Ok(VerificationKey::PublicPem(pem));
     }
+    if let Some(url) = &auth.jwt_jwks_url {
+        return Ok(VerificationKey::Jwks(Arc::new(JwksKeys::new(url, JwksTiming::default())?)));
+    }
     Ok(VerificationKey::Shared(dev_secret(auth)?))
+}
+
+/// Fetches the identity provider's key set once, then keeps it fresh in the
+/// background. A node whose provider does not answer still starts: it refuses user
+/// tokens with `auth_unavailable` until a set arrives (guests and the server API keep
+/// working), and it keeps trying.
+async fn start_key_set(keys: Arc<JwksKeys>, tasks: &Tasks) {
+    match keys.fetch_now().await {
+        Ok(()) => tracing::info!(url = keys.url(), "JWKS key set loaded"),
+        Err(e) => tracing::error!(
+            url = keys.url(),
+            code = e.code(),
+            error = %crate::domain::error::error_chain(&e),
+            "JWKS key set not loaded at startup: user tokens are refused (auth_unavailable) until it is"
+        ),
+    }
+    tasks.spawn(Stage::Ticks, "jwks refresh", keys.keep_fresh());
 }
 
 /// The development secret: read from `dev_secret_file`, created on first use.

@@ -95,6 +95,9 @@ pub struct AuthSettings {
     pub jwt_secret: Option<Secret>,
     /// RS256/ES256 public key: PEM text or the path of a PEM file (`jwt_public_key`).
     pub jwt_public_key: Option<String>,
+    /// URL of an identity provider's JSON Web Key Set: RS256, ES256 and EdDSA tokens,
+    /// each checked with the key its `kid` names (`jwt_jwks_url`).
+    pub jwt_jwks_url: Option<String>,
     /// Required `iss` claim, when set (`jwt_issuer`).
     pub jwt_issuer: Option<String>,
     /// Required `aud` claim, when set (`jwt_audience`).
@@ -430,6 +433,10 @@ pub struct SettingsFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwt_public_key: Option<String>,
+    /// URL of an identity provider's JWKS key set [env: CHORUS_JWT_JWKS_URL].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_jwks_url: Option<String>,
     /// Server API key [env: CHORUS_SERVER_KEY].
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -498,8 +505,19 @@ impl Settings {
         if auth.jwt_secret.as_ref().is_some_and(Secret::is_empty) {
             anyhow::bail!("jwt_secret is set but empty");
         }
-        if auth.jwt_secret.is_some() && auth.jwt_public_key.is_some() {
-            anyhow::bail!("set either jwt_secret (HS256) or jwt_public_key (RS256/ES256), not both");
+        if auth.jwt_jwks_url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            anyhow::bail!("jwt_jwks_url is set but empty");
+        }
+        let keys = [auth.jwt_secret.is_some(), auth.jwt_public_key.is_some(), auth.jwt_jwks_url.is_some()];
+        if keys.iter().filter(|set| **set).count() > 1 {
+            anyhow::bail!(
+                "set only one of jwt_secret (HS256), jwt_public_key (RS256/ES256) and jwt_jwks_url (an identity provider's key set)"
+            );
+        }
+        if let Some(url) = &auth.jwt_jwks_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            anyhow::bail!("jwt_jwks_url must start with https:// or http://");
         }
         if auth.jwt_user_claim.trim().is_empty() {
             anyhow::bail!("jwt_user_claim is empty: name the claim that holds the user id (default sub)");

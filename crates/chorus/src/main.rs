@@ -100,6 +100,9 @@ fn print_token(auth: &AuthSettings, user: &str, name: Option<&str>, ttl: i64) ->
     if auth.jwt_public_key.is_some() {
         anyhow::bail!("this configuration verifies RS256/ES256 tokens: mint them with your private key");
     }
+    if auth.jwt_jwks_url.is_some() {
+        anyhow::bail!("this configuration verifies your identity provider's tokens (jwt_jwks_url): get them from it");
+    }
     let secret = match &auth.jwt_secret {
         Some(s) => s.clone(),
         None => chorus::app::dev_secret(auth)?,

@@ -1,4 +1,5 @@
-//! JWT verification (PROTOCOL.md §1): the algorithm is pinned by configuration, so
+//! JWT verification (PROTOCOL.md §1): the algorithm is pinned by configuration (or,
+//! with an identity provider's key set, by the key the token's `kid` names), so
 //! `alg: none` and algorithm switching are refused; the user id claim (`sub` unless
 //! `jwt_user_claim` names another) and `exp` are required; `nbf` and `iat` may not lie
 //! in the future (beyond the leeway); `iss`/`aud` are checked when configured; the user
@@ -6,6 +7,7 @@
 //! decimal string.
 
 use std::fmt;
+use std::sync::Arc;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -13,6 +15,7 @@ use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::jwks::{self, JwksKeys, KeyRefusal};
 use super::secret::Secret;
 use crate::domain::model::{Identity, Role};
 
@@ -25,6 +28,9 @@ pub enum TokenRefusal {
     Missing,
     Invalid,
     Expired,
+    /// The identity provider's key set has not been fetched yet: the token may be
+    /// good, so the client should try again later rather than drop it.
+    Unavailable,
 }
 
 impl TokenRefusal {
@@ -33,6 +39,7 @@ impl TokenRefusal {
             Self::Missing => "auth_missing",
             Self::Invalid => "auth_invalid",
             Self::Expired => "auth_expired",
+            Self::Unavailable => "auth_unavailable",
         }
     }
 }
@@ -44,6 +51,17 @@ pub enum VerificationKey {
     Shared(Secret),
     /// RS256 or ES256 with a PEM public key.
     PublicPem(String),
+    /// An identity provider's key set (`jwt_jwks_url`): the key a token's `kid` names.
+    Jwks(Arc<JwksKeys>),
+}
+
+impl From<KeyRefusal> for TokenRefusal {
+    fn from(refusal: KeyRefusal) -> Self {
+        match refusal {
+            KeyRefusal::NoKeySet => Self::Unavailable,
+            KeyRefusal::UnknownKid | KeyRefusal::KidRequired | KeyRefusal::AlgorithmMismatch => Self::Invalid,
+        }
+    }
 }
 
 /// The claims `issue_token` writes (the verifier reads a token's claims by name, since
@@ -94,9 +112,22 @@ impl Default for ClaimNames {
 
 /// Checks user tokens.
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    keys: Keys,
+    /// The rules of each algorithm a token may use: the one of a fixed key, or one per
+    /// `jwks::ALGORITHMS` with a key set. A token of any other algorithm is refused
+    /// before a key is looked up.
+    validations: Vec<Validation>,
+    /// Clock skew tolerated, in seconds (at most `MAX_LEEWAY_SECS`).
+    leeway: u64,
     claims: ClaimNames,
+}
+
+/// The keys a verifier checks signatures with.
+enum Keys {
+    /// One key of one algorithm.
+    Fixed(DecodingKey),
+    /// An identity provider's key set: the key a token's `kid` names.
+    Jwks(Arc<JwksKeys>),
 }
 
 /// A token's claims by name (the user id and display name claims are configured, so
@@ -193,38 +224,47 @@ impl TokenVerifier {
         leeway_secs: u64,
         claims: ClaimNames,
     ) -> anyhow::Result<Self> {
-        let (key, alg) = match key {
-            VerificationKey::Shared(secret) => (DecodingKey::from_secret(secret.expose().as_bytes()), Algorithm::HS256),
+        let leeway = leeway_secs.min(MAX_LEEWAY_SECS);
+        let rules = |alg| validation(alg, issuer, audience, leeway);
+        let (keys, validations) = match key {
+            VerificationKey::Shared(secret) => {
+                (Keys::Fixed(DecodingKey::from_secret(secret.expose().as_bytes())), vec![rules(Algorithm::HS256)])
+            }
             VerificationKey::PublicPem(pem) => {
-                if let Ok(k) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
-                    (k, Algorithm::RS256)
+                if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+                    (Keys::Fixed(key), vec![rules(Algorithm::RS256)])
                 } else {
-                    let k = DecodingKey::from_ec_pem(pem.as_bytes())
+                    let key = DecodingKey::from_ec_pem(pem.as_bytes())
                         .map_err(|e| anyhow::anyhow!("jwt public key is neither an RSA nor an EC PEM key: {e}"))?;
-                    (k, Algorithm::ES256)
+                    (Keys::Fixed(key), vec![rules(Algorithm::ES256)])
                 }
             }
+            VerificationKey::Jwks(keys) => (Keys::Jwks(keys.clone()), jwks::ALGORITHMS.map(rules).to_vec()),
         };
-        let mut validation = Validation::new(alg);
-        validation.leeway = leeway_secs.min(MAX_LEEWAY_SECS);
-        // The user id claim, `sub` or another, is required by `verify` itself: the library
-        // would refuse a numeric `sub`, which the user id rule accepts.
-        validation.set_required_spec_claims(&["exp"]);
-        validation.validate_exp = true;
-        // A token that is not valid yet is refused like any invalid one (`auth_invalid`).
-        validation.validate_nbf = true;
-        match audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
+        Ok(Self { keys, validations, leeway, claims })
+    }
+
+    /// Checks the signature and the standard claims, and returns the claims.
+    async fn decode(&self, token: &str) -> Result<ClaimSet, TokenRefusal> {
+        let refusal = |e: jsonwebtoken::errors::Error| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenRefusal::Expired,
+            _ => TokenRefusal::Invalid,
+        };
+        let header = jsonwebtoken::decode_header(token).map_err(refusal)?;
+        let validation = self.validations.iter().find(|v| v.algorithms == [header.alg]).ok_or(TokenRefusal::Invalid)?;
+        let data = match &self.keys {
+            Keys::Fixed(key) => jsonwebtoken::decode::<ClaimSet>(token, key, validation),
+            Keys::Jwks(keys) => {
+                let key = keys.key_for(header.kid.as_deref(), header.alg).await?;
+                jsonwebtoken::decode::<ClaimSet>(token, &key.decoding, validation)
+            }
         }
-        if let Some(iss) = issuer {
-            validation.set_issuer(&[iss]);
-        }
-        Ok(Self { key, validation, claims })
+        .map_err(refusal)?;
+        Ok(data.claims)
     }
 
     /// Verifies a token and returns who it speaks for.
-    pub fn verify(&self, token: &str) -> Result<Identity, TokenRefusal> {
+    pub async fn verify(&self, token: &str) -> Result<Identity, TokenRefusal> {
         let token = token.trim();
         if token.is_empty() {
             return Err(TokenRefusal::Missing);
@@ -232,18 +272,14 @@ impl TokenVerifier {
         if token.len() > 8 * 1024 {
             return Err(TokenRefusal::Invalid);
         }
-        let data = jsonwebtoken::decode::<ClaimSet>(token, &self.key, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => TokenRefusal::Expired,
-            _ => TokenRefusal::Invalid,
-        })?;
-        let c = data.claims;
+        let c = self.decode(token).await?;
         let user_id = c.user_id(&self.claims.user)?;
         // The library checked that `exp` is a number; Chorus keeps it as whole seconds.
         let expires_at = c.typed::<i64>("exp")?.ok_or(TokenRefusal::Invalid)?;
         let issued_at = c.typed::<Option<i64>>("iat")?.flatten();
         // Revocation refuses tokens issued before a cut-off: one that claims to be
         // issued in the future would escape every revocation.
-        let latest_issue = time::OffsetDateTime::now_utc().unix_timestamp().saturating_add_unsigned(self.validation.leeway);
+        let latest_issue = time::OffsetDateTime::now_utc().unix_timestamp().saturating_add_unsigned(self.leeway);
         if issued_at.is_some_and(|iat| iat > latest_issue) {
             return Err(TokenRefusal::Invalid);
         }
@@ -268,6 +304,26 @@ impl TokenVerifier {
             issued_at,
         })
     }
+}
+
+/// The rules every token of `alg` is checked by.
+fn validation(alg: Algorithm, issuer: Option<&str>, audience: Option<&str>, leeway: u64) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.leeway = leeway;
+    // The user id claim, `sub` or another, is required by `verify` itself: the library
+    // would refuse a numeric `sub`, which the user id rule accepts.
+    validation.set_required_spec_claims(&["exp"]);
+    validation.validate_exp = true;
+    // A token that is not valid yet is refused like any invalid one (`auth_invalid`).
+    validation.validate_nbf = true;
+    match audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
+    if let Some(iss) = issuer {
+        validation.set_issuer(&[iss]);
+    }
+    validation
 }
 
 /// Mints HS256 tokens (development and `chorus token`).
@@ -302,19 +358,19 @@ mod tests {
         TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, ClaimNames::default()).unwrap()
     }
 
-    #[test]
-    fn a_token_it_issued_carries_the_configured_claims() {
+    #[tokio::test]
+    async fn a_token_it_issued_carries_the_configured_claims() {
         let names = ClaimNames { user: "userId".into(), name: Some("displayName".into()) };
         let t = issue_token(&Secret::new("s3cret"), "7", Some("Ann"), 60, &names).unwrap();
         let verifier = TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, names).unwrap();
-        let identity = verifier.verify(&t).unwrap();
+        let identity = verifier.verify(&t).await.unwrap();
         assert_eq!((identity.user_id.as_str(), identity.username.as_deref()), ("7", Some("Ann")));
     }
 
-    #[test]
-    fn a_token_it_issued_is_accepted_with_its_claims() {
+    #[tokio::test]
+    async fn a_token_it_issued_is_accepted_with_its_claims() {
         let t = issue_token(&Secret::new("s3cret"), "alice", Some("Alice"), 60, &ClaimNames::default()).unwrap();
-        let who = verifier().verify(&t).unwrap();
+        let who = verifier().verify(&t).await.unwrap();
         assert_eq!(who.user_id, "alice");
         assert_eq!(who.username.as_deref(), Some("Alice"));
     }
@@ -338,87 +394,87 @@ mod tests {
         TokenVerifier::new(&VerificationKey::Shared(Secret::new("s3cret")), None, None, 0, claims).unwrap()
     }
 
-    #[test]
-    fn a_token_not_valid_yet_is_refused_unless_within_the_leeway() {
+    #[tokio::test]
+    async fn a_token_not_valid_yet_is_refused_unless_within_the_leeway() {
         let later = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() + 3600}));
-        assert_eq!(verifier().verify(&later), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(&later).await, Err(TokenRefusal::Invalid));
         let skewed = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() + 3}));
-        assert_eq!(with_leeway(10).verify(&skewed).map(|w| w.user_id), Ok("alice".to_owned()));
-        assert_eq!(verifier().verify(&skewed), Err(TokenRefusal::Invalid));
+        assert_eq!(with_leeway(10).verify(&skewed).await.map(|w| w.user_id), Ok("alice".to_owned()));
+        assert_eq!(verifier().verify(&skewed).await, Err(TokenRefusal::Invalid));
         let started = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": now() - 60}));
-        assert!(verifier().verify(&started).is_ok());
+        assert!(verifier().verify(&started).await.is_ok());
         let mistyped = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "nbf": "soon"}));
-        assert_eq!(verifier().verify(&mistyped), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(&mistyped).await, Err(TokenRefusal::Invalid));
     }
 
-    #[test]
-    fn a_token_issued_in_the_future_is_refused_so_it_cannot_escape_revocation() {
+    #[tokio::test]
+    async fn a_token_issued_in_the_future_is_refused_so_it_cannot_escape_revocation() {
         let ten_years = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": now() + 10 * 365 * 86_400}));
-        assert_eq!(verifier().verify(&ten_years), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(&ten_years).await, Err(TokenRefusal::Invalid));
         let soon = now() + 3;
         let skewed = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": soon}));
-        assert_eq!(with_leeway(10).verify(&skewed).map(|w| w.issued_at), Ok(Some(soon)));
-        assert_eq!(verifier().verify(&skewed), Err(TokenRefusal::Invalid));
+        assert_eq!(with_leeway(10).verify(&skewed).await.map(|w| w.issued_at), Ok(Some(soon)));
+        assert_eq!(verifier().verify(&skewed).await, Err(TokenRefusal::Invalid));
         let fresh = signed(&serde_json::json!({"sub": "alice", "exp": now() + 7200, "iat": now()}));
-        assert!(verifier().verify(&fresh).is_ok());
+        assert!(verifier().verify(&fresh).await.is_ok());
     }
 
-    #[test]
-    fn a_subject_with_control_or_invisible_characters_is_refused() {
+    #[tokio::test]
+    async fn a_subject_with_control_or_invisible_characters_is_refused() {
         for sub in ["al\0ice", "al\u{7}ice", "\u{1b}[31mred", "al\u{7f}ice", "al\u{85}ice", "al\u{9b}ice", "al ice", "al\tice", "\u{202e}ecila", "al\u{200b}ice", ""] {
             let t = signed(&serde_json::json!({"sub": sub, "exp": now() + 60}));
-            assert_eq!(verifier().verify(&t), Err(TokenRefusal::Invalid), "{sub:?}");
+            assert_eq!(verifier().verify(&t).await, Err(TokenRefusal::Invalid), "{sub:?}");
         }
         for sub in ["alice", "user_42", "user-42@example.com", "ユーザー", "Zoë"] {
             let t = signed(&serde_json::json!({"sub": sub, "exp": now() + 60}));
-            assert_eq!(verifier().verify(&t).map(|w| w.user_id), Ok(sub.to_owned()));
+            assert_eq!(verifier().verify(&t).await.map(|w| w.user_id), Ok(sub.to_owned()));
         }
     }
 
-    #[test]
-    fn expired_wrongly_signed_and_unsigned_tokens_are_refused() {
+    #[tokio::test]
+    async fn expired_wrongly_signed_and_unsigned_tokens_are_refused() {
         let expired = issue_token(&Secret::new("s3cret"), "alice", None, -120, &ClaimNames::default()).unwrap();
-        assert_eq!(verifier().verify(&expired), Err(TokenRefusal::Expired));
+        assert_eq!(verifier().verify(&expired).await, Err(TokenRefusal::Expired));
         let other = issue_token(&Secret::new("other"), "alice", None, 60, &ClaimNames::default()).unwrap();
-        assert_eq!(verifier().verify(&other), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(&other).await, Err(TokenRefusal::Invalid));
         // {"alg":"none","typ":"JWT"}.{"sub":"alice","exp":9999999999}.
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.";
-        assert_eq!(verifier().verify(none), Err(TokenRefusal::Invalid));
-        assert_eq!(verifier().verify(""), Err(TokenRefusal::Missing));
-        assert_eq!(verifier().verify("garbage"), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(none).await, Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify("").await, Err(TokenRefusal::Missing));
+        assert_eq!(verifier().verify("garbage").await, Err(TokenRefusal::Invalid));
     }
 
-    #[test]
-    fn a_user_claim_other_than_sub_carries_the_user_id_and_sub_is_not_required() {
+    #[tokio::test]
+    async fn a_user_claim_other_than_sub_carries_the_user_id_and_sub_is_not_required() {
         let t = signed(&serde_json::json!({"userId": "u-17", "exp": now() + 60}));
-        assert_eq!(reading("userId", None).verify(&t).map(|w| w.user_id), Ok("u-17".to_owned()));
+        assert_eq!(reading("userId", None).verify(&t).await.map(|w| w.user_id), Ok("u-17".to_owned()));
         // With `sub` present too, the configured claim still names the user.
         let both = signed(&serde_json::json!({"sub": "someone-else", "userId": "u-17", "exp": now() + 60}));
-        assert_eq!(reading("userId", None).verify(&both).map(|w| w.user_id), Ok("u-17".to_owned()));
+        assert_eq!(reading("userId", None).verify(&both).await.map(|w| w.user_id), Ok("u-17".to_owned()));
         // The default verifier still requires `sub`.
-        assert_eq!(verifier().verify(&t), Err(TokenRefusal::Invalid));
+        assert_eq!(verifier().verify(&t).await, Err(TokenRefusal::Invalid));
     }
 
-    #[test]
-    fn a_numeric_user_claim_is_taken_as_its_decimal_string() {
+    #[tokio::test]
+    async fn a_numeric_user_claim_is_taken_as_its_decimal_string() {
         let t = signed(&serde_json::json!({"id": 42, "exp": now() + 60}));
-        assert_eq!(reading("id", None).verify(&t).map(|w| w.user_id), Ok("42".to_owned()));
+        assert_eq!(reading("id", None).verify(&t).await.map(|w| w.user_id), Ok("42".to_owned()));
         let zero = signed(&serde_json::json!({"id": 0, "exp": now() + 60}));
-        assert_eq!(reading("id", None).verify(&zero).map(|w| w.user_id), Ok("0".to_owned()));
+        assert_eq!(reading("id", None).verify(&zero).await.map(|w| w.user_id), Ok("0".to_owned()));
         let largest = signed(&serde_json::json!({"id": 9_007_199_254_740_991_u64, "exp": now() + 60}));
-        assert_eq!(reading("id", None).verify(&largest).map(|w| w.user_id), Ok("9007199254740991".to_owned()));
+        assert_eq!(reading("id", None).verify(&largest).await.map(|w| w.user_id), Ok("9007199254740991".to_owned()));
         let numeric_sub = signed(&serde_json::json!({"sub": 12345, "exp": now() + 60}));
-        assert_eq!(verifier().verify(&numeric_sub).map(|w| w.user_id), Ok("12345".to_owned()));
+        assert_eq!(verifier().verify(&numeric_sub).await.map(|w| w.user_id), Ok("12345".to_owned()));
     }
 
-    #[test]
-    fn a_mongo_id_string_is_a_user_id() {
+    #[tokio::test]
+    async fn a_mongo_id_string_is_a_user_id() {
         let t = signed(&serde_json::json!({"_id": "507f1f77bcf86cd799439011", "exp": now() + 60}));
-        assert_eq!(reading("_id", None).verify(&t).map(|w| w.user_id), Ok("507f1f77bcf86cd799439011".to_owned()));
+        assert_eq!(reading("_id", None).verify(&t).await.map(|w| w.user_id), Ok("507f1f77bcf86cd799439011".to_owned()));
     }
 
-    #[test]
-    fn a_user_claim_that_is_not_a_whole_number_or_an_id_string_is_refused() {
+    #[tokio::test]
+    async fn a_user_claim_that_is_not_a_whole_number_or_an_id_string_is_refused() {
         let refused = [
             serde_json::json!(-1),
             serde_json::json!(4.5),
@@ -433,16 +489,16 @@ mod tests {
         ];
         for id in refused {
             let t = signed(&serde_json::json!({"userId": id, "sub": "fallback", "exp": now() + 60}));
-            assert_eq!(reading("userId", None).verify(&t), Err(TokenRefusal::Invalid), "{id}");
+            assert_eq!(reading("userId", None).verify(&t).await, Err(TokenRefusal::Invalid), "{id}");
         }
         let missing = signed(&serde_json::json!({"sub": "fallback", "exp": now() + 60}));
-        assert_eq!(reading("userId", None).verify(&missing), Err(TokenRefusal::Invalid), "no userId");
+        assert_eq!(reading("userId", None).verify(&missing).await, Err(TokenRefusal::Invalid), "no userId");
         // `exp` is still required whatever the user claim.
         let no_exp = signed(&serde_json::json!({"userId": "u-17"}));
-        assert_eq!(reading("userId", None).verify(&no_exp), Err(TokenRefusal::Invalid), "no exp");
+        assert_eq!(reading("userId", None).verify(&no_exp).await, Err(TokenRefusal::Invalid), "no exp");
         // A repeated user claim is refused, as a repeated `sub` always was.
         let twice = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &RepeatedUserId, &EncodingKey::from_secret(b"s3cret")).unwrap();
-        assert_eq!(reading("userId", None).verify(&twice), Err(TokenRefusal::Invalid), "userId twice");
+        assert_eq!(reading("userId", None).verify(&twice).await, Err(TokenRefusal::Invalid), "userId twice");
     }
 
     /// Claims that name `userId` twice, which `serde_json::Value` cannot hold.
@@ -459,19 +515,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_name_claim_picks_the_display_name() {
+    #[tokio::test]
+    async fn the_name_claim_picks_the_display_name() {
         let t = signed(&serde_json::json!({"userId": 7, "displayName": "Ann", "username": "ann_1", "name": "A.", "exp": now() + 60}));
-        assert_eq!(reading("userId", Some("displayName")).verify(&t).map(|w| w.username), Ok(Some("Ann".to_owned())));
+        assert_eq!(reading("userId", Some("displayName")).verify(&t).await.map(|w| w.username), Ok(Some("Ann".to_owned())));
         // Not a string: as if absent, and `username`/`name` are not read instead.
         let numeric = signed(&serde_json::json!({"userId": 7, "displayName": 5, "username": "ann_1", "exp": now() + 60}));
-        assert_eq!(reading("userId", Some("displayName")).verify(&numeric).map(|w| w.username), Ok(None));
+        assert_eq!(reading("userId", Some("displayName")).verify(&numeric).await.map(|w| w.username), Ok(None));
         // Cut like every display name.
         let long = signed(&serde_json::json!({"userId": 7, "displayName": "a".repeat(100), "exp": now() + 60}));
-        assert_eq!(reading("userId", Some("displayName")).verify(&long).map(|w| w.username.map(|n| n.len())), Ok(Some(64)));
+        assert_eq!(reading("userId", Some("displayName")).verify(&long).await.map(|w| w.username.map(|n| n.len())), Ok(Some(64)));
         // Unset: `username`, else `name`.
-        assert_eq!(reading("userId", None).verify(&t).map(|w| w.username), Ok(Some("ann_1".to_owned())));
+        assert_eq!(reading("userId", None).verify(&t).await.map(|w| w.username), Ok(Some("ann_1".to_owned())));
         let only_name = signed(&serde_json::json!({"sub": "ann", "name": "A.", "exp": now() + 60}));
-        assert_eq!(verifier().verify(&only_name).map(|w| w.username), Ok(Some("A.".to_owned())));
+        assert_eq!(verifier().verify(&only_name).await.map(|w| w.username), Ok(Some("A.".to_owned())));
     }
 }

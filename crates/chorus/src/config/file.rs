@@ -25,6 +25,7 @@ pub(super) struct SettingsFile {
     pub database_url: ConnectionUrl,
     pub jwt_secret: Option<Secret>,
     pub jwt_public_key: Option<String>,
+    pub jwt_jwks_url: Option<String>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
     pub jwt_user_claim: String,
@@ -107,6 +108,7 @@ impl Default for SettingsFile {
             database_url: "sqlite://chorus.db".into(),
             jwt_secret: None,
             jwt_public_key: None,
+            jwt_jwks_url: None,
             jwt_issuer: None,
             jwt_audience: None,
             jwt_user_claim: "sub".into(),
@@ -205,6 +207,7 @@ impl From<SettingsFile> for Settings {
             auth: AuthSettings {
                 jwt_secret: f.jwt_secret,
                 jwt_public_key: f.jwt_public_key,
+                jwt_jwks_url: f.jwt_jwks_url,
                 jwt_issuer: f.jwt_issuer,
                 jwt_audience: f.jwt_audience,
                 jwt_user_claim: f.jwt_user_claim,

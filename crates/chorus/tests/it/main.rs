@@ -16,6 +16,7 @@ mod contract;
 mod dialects;
 mod generated_contract;
 mod hostile_wire;
+mod jwks;
 mod limits;
 mod location;
 mod parity;

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::envelope::ApiError;
+use crate::auth::jwt::TokenRefusal;
 use crate::auth::secret::keys_match;
 use crate::domain::model::Actor;
 use crate::domain::error::DomainError;
@@ -43,7 +44,8 @@ impl FromRequestParts<App> for AuthUser {
         let who = app
             .verifier
             .verify(token)
-            .map_err(|r| ApiError(DomainError::unauthorized(format!("{}: token refused", r.code()))))?;
+            .await
+            .map_err(|r| ApiError(refused_token(r)))?;
         if let Some(code) = app.sanctions.refusal(&who) {
             return Err(ApiError(match code {
                 "banned" => DomainError::forbidden("banned"),
@@ -55,6 +57,16 @@ impl FromRequestParts<App> for AuthUser {
             tracing::warn!(user = %who.user_id, error = %e, "could not store token profile");
         }
         Ok(Self(Arc::new(who)))
+    }
+}
+
+/// A refused user token as REST says it: `401 unauthorized` with the refusal's code,
+/// or `503 unavailable` while the identity provider's key set has not arrived (the
+/// token may be good: try again).
+fn refused_token(refusal: TokenRefusal) -> DomainError {
+    match refusal {
+        TokenRefusal::Unavailable => DomainError::unavailable(format!("{}: the token keys are not loaded yet", refusal.code())),
+        _ => DomainError::unauthorized(format!("{}: token refused", refusal.code())),
     }
 }
 
@@ -103,7 +115,7 @@ impl FromRequestParts<App> for ServerCaller {
         };
         match bearer(parts) {
             Some(presented) if keys_match(presented, key) => Ok(Self),
-            Some(presented) if app.verifier.verify(presented).is_ok() => {
+            Some(presented) if app.verifier.verify(presented).await.is_ok() => {
                 Err(ApiError(DomainError::forbidden("a user token may not call the server API")))
             }
             Some(_) => Err(ApiError(DomainError::unauthorized("not the server key"))),

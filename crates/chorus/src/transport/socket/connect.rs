@@ -183,7 +183,7 @@ async fn admit(app: &App, user_id: &str) -> Result<(), Refusal> {
 async fn authenticate<A: Adapter>(app: App, s: SocketRef<A>, auth: HandshakeAuth) -> Result<(), Refusal> {
     let dialect = spoken_dialect(&app, &s, &auth)?;
     let identity = match presented_token(&s, &auth) {
-        Some(token) => app.verifier.verify(&token).map_err(|r| Refusal::of(r.code()))?,
+        Some(token) => app.verifier.verify(&token).await.map_err(|r| Refusal::of(r.code()))?,
         None if app.settings.auth.allow_guests => Identity {
             user_id: format!("guest-{}", s.id),
             username: None,

@@ -166,7 +166,7 @@ fn ack_data(reply: Reply) -> DomainResult<Value> {
 async fn execute<A: Adapter>(app: &App, s: &SocketRef<A>, session: &Session, actor: &Actor, command: Command) -> DomainResult<Reply> {
     match command {
         Command::Content(c) => content_commands::execute(app, actor, c).await.map(Reply::Content),
-        Command::Session(c) => session_commands::execute(app, s, session, c).map(Reply::Session),
+        Command::Session(c) => session_commands::execute(app, s, session, c).await.map(Reply::Session),
         Command::Social(c) => social_commands::execute(app, actor, c).await.map(Reply::Social),
         Command::Chat(c) => chat_commands::execute(app, actor, c).await.map(Reply::Chat),
         Command::Live(c) => live_commands::execute(app, actor, c).await.map(Reply::Live),
