@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the services the test suite talks to are up: PostgreSQL on
 # 127.0.0.1:5432 (the store suite and the cluster suite run against it) and Redis on
-# 127.0.0.1:6379 (the Rust cluster tests). The cluster end-to-end suite starts its own
-# private redis-server, so the binary must be installed too. Installs what is missing
+# 127.0.0.1:6379 (the Rust cluster tests) and NATS with JetStream on 127.0.0.1:4222
+# (the events_nats tests). The cluster end-to-end suite starts its own private
+# redis-server, and one NATS test its own nats-server, so both binaries must be
+# installed too. Installs what is missing
 # (apt-get), starts an installed but stopped server; fails loudly when none can be had.
 set -euo pipefail
 
@@ -55,3 +57,30 @@ if ! redis_up; then
   exit 1
 fi
 echo "ensure-services: Redis is up" >&2
+
+# ---------------------------------------------------------------- NATS (JetStream)
+
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "ensure-services: nats-server is missing; installing nats-server" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  fi
+fi
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "ensure-services: nats-server is not installed and could not be installed" >&2
+  exit 1
+fi
+
+if ! nats_up; then
+  echo "ensure-services: starting NATS with JetStream on 127.0.0.1:4222" >&2
+  mkdir -p /tmp/chorus-test-nats
+  nohup nats-server -js -a 127.0.0.1 -p 4222 -sd /tmp/chorus-test-nats >/tmp/chorus-test-nats.log 2>&1 &
+  for _ in $(seq 1 30); do nats_up && break; sleep 0.2; done
+fi
+if ! nats_up; then
+  echo "ensure-services: NATS is not reachable on 127.0.0.1:4222 and could not be started (see /tmp/chorus-test-nats.log)" >&2
+  exit 1
+fi
+echo "ensure-services: NATS is up" >&2

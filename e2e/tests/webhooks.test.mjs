@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import {
-  startServer, stopServer, killServer, server, connect, emitOk, token, uid, rest, restOk,
+  startServer, stopServer, killServer, server, connect, emitAck, emitOk, token, uid, rest, restOk,
 } from '../lib/server.mjs';
 
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -71,6 +71,8 @@ function webhookEnv(extra = {}) {
     CHORUS_WEBHOOK_SECRET: SECRET,
     CHORUS_WEBHOOK_RETRY_MIN_MS: '100',
     CHORUS_WEBHOOK_RETRY_MAX_MS: '400',
+    CHORUS_BLOCKLIST: 'scam',
+    CHORUS_MODERATION_SURFACES: 'comment,chat',
     ...extra,
   };
 }
@@ -146,6 +148,67 @@ test('the server API refuses a bad dead-letter page or an unknown id, and wants 
   assert.equal(unknown.body.error.code, 'not_found');
   const page = await restOk('GET', '/api/server/webhooks/failed', { serverKey });
   assert.deepEqual(page, { failed: [], next: null });
+});
+
+/** The deliveries of `type` whose data satisfies `match`, once `count` of them arrived. */
+async function delivered(type, match, what, count = 1) {
+  const pick = (r) => r.filter((d) => d.event.type === type && match(d.event.data));
+  return pick(await hooks.until((r) => pick(r).length >= count, what));
+}
+
+test('follows, notifications, chat messages, gifts, stream status, bans and moderation refusals reach the backend', { timeout: 30_000 }, async () => {
+  const [ann, bob, carol, eve] = [uid('ann'), uid('bob'), uid('carol'), uid('eve')];
+  const { serverKey } = server();
+
+  // --- a follow, and the notification it makes for the followee
+  await restOk('POST', `/api/users/${bob}/follow`, { token: token(ann) });
+  const [follow] = await delivered('follow.created', (d) => d.followeeId === bob, 'follow.created');
+  assert.equal(follow.event.data.followerId, ann);
+  assert.ok(!Number.isNaN(Date.parse(follow.event.data.timestamp)));
+  const [note] = await delivered('notification.created', (d) => d.userId === bob, 'the follow notification');
+  assert.equal(note.event.data.notification.type, 'follow');
+  assert.equal(typeof note.event.data.unreadCount, 'number');
+
+  // --- a chat message, its deletion, and a text moderation refuses
+  const room = await restOk('POST', '/api/chat/rooms', { token: token(ann), body: { otherUserId: bob } });
+  const s = await connect(token(ann));
+  await emitOk(s, 'chat:join', { roomId: room.id });
+  const sent = await emitOk(s, 'chat:send', { roomId: room.id, clientMsgId: uid('cm'), text: 'hi bob' });
+  const [message] = await delivered('message.created', (d) => d.roomId === room.id, 'message.created');
+  assert.equal(message.event.data.message.id, sent.message.id);
+  assert.equal(message.event.data.message.text, 'hi bob');
+  assert.equal(message.event.data.message.sender.id, ann);
+  assert.deepEqual([...message.event.data.memberIds].sort(), [ann, bob].sort());
+  await emitOk(s, 'chat:delete', { messageId: sent.message.id });
+  const [deleted] = await delivered('message.deleted', (d) => d.roomId === room.id, 'message.deleted');
+  assert.equal(deleted.event.data.messageId, sent.message.id);
+  const refused = await emitAck(s, 'chat:send', { roomId: room.id, clientMsgId: uid('cm'), text: 'a scam for you' });
+  assert.equal(refused.error?.code, 'blocked', JSON.stringify(refused));
+  const [blocked] = await delivered('moderation.blocked', (d) => d.roomId === room.id, 'moderation.blocked');
+  assert.equal(blocked.event.data.surface, 'chat');
+  assert.equal(blocked.event.data.userId, ann);
+  assert.equal(typeof blocked.event.data.reason, 'string');
+  assert.ok(!JSON.stringify(blocked.event).includes('scam for you'), 'the refused text itself is not sent');
+  s.close();
+
+  // --- a stream goes live and gets a paid gift
+  const stream = await restOk('POST', '/api/streams', { token: token(carol), body: { title: 'Hooked' } });
+  await restOk('POST', `/api/streams/${stream.id}/status`, { token: token(carol), body: { status: 'live' } });
+  const [status] = await delivered('stream.status_changed', (d) => d.streamId === stream.id, 'stream.status_changed');
+  assert.equal(status.event.data.status, 'live');
+  await restOk('POST', `/api/server/wallets/${ann}/credit`, { serverKey, body: { amount: 100, reference: uid('topup') } });
+  const paid = await restOk('POST', `/api/streams/${stream.id}/gifts`, { token: token(ann), body: { giftId: 'heart', count: 2, clientTxId: uid('tx') } });
+  const [gift] = await delivered('gift.sent', (d) => d.streamId === stream.id, 'gift.sent');
+  assert.equal(gift.event.data.creatorId, carol);
+  assert.equal(gift.event.data.balance, 80);
+  assert.equal(paid.balance, 80);
+  await delivered('notification.created', (d) => d.userId === carol && d.notification?.type === 'gift', 'the gift notification');
+
+  // --- a server-wide ban through the server API
+  await restOk('POST', '/api/server/moderation/ban', { serverKey, body: { userId: eve, reason: 'spam' } });
+  const [ban] = await delivered('user.banned', (d) => d.userId === eve, 'user.banned');
+  assert.deepEqual({ ...ban.event.data, timestamp: undefined }, { userId: eve, streamId: null, by: null, until: null, reason: 'spam', timestamp: undefined });
+  assert.equal(hooks.refused.length, 0, 'every delivery verifies with the official library');
 });
 
 // Runs last: it restarts the server with a short deadline and kills it.

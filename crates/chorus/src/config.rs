@@ -313,7 +313,26 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Deliveries in flight at once per endpoint (`webhook_concurrency`).
     pub concurrency: usize,
+    /// Every event also published to a NATS JetStream stream, from the same outbox
+    /// (`events_nats_url`); `None`: not published.
+    pub nats: Option<NatsEvents>,
 }
+
+/// The NATS JetStream stream every webhook event is published to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsEvents {
+    /// The NATS server, `nats://host:port` (`events_nats_url`).
+    pub url: String,
+    /// Each event goes to `{subject}.{type}`, `chorus.events.content.liked`
+    /// (`events_nats_subject`).
+    pub subject: String,
+    /// The JetStream stream that holds `{subject}.>`, created when missing
+    /// (`events_nats_stream`).
+    pub stream: String,
+}
+
+/// The outbox endpoint name of the NATS publisher; no webhook endpoint may take it.
+pub const NATS_ENDPOINT: &str = "nats";
 
 /// One webhook endpoint (a `[[webhooks]]` table: `name`, `url`, `secret`, `events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -545,6 +564,9 @@ impl WebhookSettings {
             if name.trim().is_empty() || !names.insert(name.as_str()) {
                 anyhow::bail!("every webhook endpoint needs a unique name ({name:?} is empty or repeated)");
             }
+            if name == NATS_ENDPOINT {
+                anyhow::bail!("webhook endpoint name {NATS_ENDPOINT:?} is reserved for the NATS publisher (events_nats_url)");
+            }
             if !(endpoint.url.starts_with("http://") || endpoint.url.starts_with("https://")) {
                 anyhow::bail!("webhook endpoint {name:?}: url must start with http:// or https://");
             }
@@ -554,6 +576,27 @@ impl WebhookSettings {
         }
         if self.concurrency == 0 || self.timeout.is_zero() || self.retry_min.is_zero() || self.retry_max < self.retry_min {
             anyhow::bail!("webhook_concurrency and webhook_timeout_ms must be positive, and webhook_retry_min_ms positive and at most webhook_retry_max_ms");
+        }
+        if let Some(nats) = &self.nats {
+            nats.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl NatsEvents {
+    /// A `nats://` (or `tls://`) URL, a subject of plain tokens and a stream name as
+    /// JetStream allows them.
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.url.starts_with("nats://") || self.url.starts_with("tls://")) {
+            anyhow::bail!("events_nats_url must start with nats:// or tls://; got {:?}", self.url);
+        }
+        let token_ok = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !self.subject.split('.').all(token_ok) {
+            anyhow::bail!("events_nats_subject must be dot-separated tokens of letters, digits, _ and - (no wildcards); got {:?}", self.subject);
+        }
+        if !token_ok(&self.stream) {
+            anyhow::bail!("events_nats_stream must be letters, digits, _ and -; got {:?}", self.stream);
         }
         Ok(())
     }
@@ -629,6 +672,39 @@ mod tests {
             assert_eq!(s.limits.rates.chat, Rate { per_second: 3, burst: 4 });
             assert_eq!(s.limits.rates.likes.burst, 77);
             assert_eq!(s.limits.rates.likes.per_second, RateLimits::default().likes.per_second, "a field left out keeps its default");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_nats_events_settings_are_read_and_bad_ones_refused() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.webhooks.nats, None, "off unless a URL is set");
+            jail.set_env("CHORUS_EVENTS_NATS_URL", "nats://127.0.0.1:4222");
+            let s = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string())?;
+            let nats = s.webhooks.nats.unwrap_or_else(|| panic!("set"));
+            assert_eq!((nats.subject.as_str(), nats.stream.as_str()), ("chorus.events", "CHORUS_EVENTS"), "the defaults");
+            for (key, value, named) in [
+                ("CHORUS_EVENTS_NATS_SUBJECT", "chorus.*", "events_nats_subject"),
+                ("CHORUS_EVENTS_NATS_SUBJECT", "chorus..events", "events_nats_subject"),
+                ("CHORUS_EVENTS_NATS_STREAM", "a.b", "events_nats_stream"),
+                ("CHORUS_EVENTS_NATS_URL", "http://127.0.0.1:4222", "events_nats_url"),
+            ] {
+                jail.set_env(key, value);
+                let err = Settings::load(&SettingsFlags::default()).map_err(|e| e.to_string()).err().unwrap_or_default();
+                assert!(err.contains(named), "{value}: {err}");
+                jail.set_env(key, match key {
+                    "CHORUS_EVENTS_NATS_URL" => "nats://127.0.0.1:4222",
+                    "CHORUS_EVENTS_NATS_STREAM" => "CHORUS_EVENTS",
+                    _ => "chorus.events",
+                });
+            }
+            jail.create_file("chorus.toml", "[[webhooks]]\nname = \"nats\"\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n")?;
+            let flags = SettingsFlags { config: Some("chorus.toml".into()), ..Default::default() };
+            let err = Settings::load(&flags).map_err(|e| e.to_string()).err().unwrap_or_default();
+            assert!(err.contains("reserved"), "{err}");
             Ok(())
         });
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AuthSettings, CallSettings, ChatSettings, ClusterSettings, CollabSettings, ContentSettings, LimitSettings, LiveSettings,
     LogSettings, ModerationSettings, NotificationSettings, PacketParser, PresenceSettings, RateLimits, ResumeSettings, ServerSettings, Settings,
-    StoreSettings, WebhookEndpoint, WebhookSettings,
+    NatsEvents, StoreSettings, WebhookEndpoint, WebhookSettings,
 };
 use crate::auth::secret::{ConnectionUrl, Secret};
 
@@ -99,6 +99,9 @@ pub(super) struct SettingsFile {
     pub webhook_retry_max_ms: u64,
     pub webhook_timeout_ms: u64,
     pub webhook_concurrency: usize,
+    pub events_nats_url: Option<String>,
+    pub events_nats_subject: String,
+    pub events_nats_stream: String,
 }
 
 impl Default for SettingsFile {
@@ -180,6 +183,9 @@ impl Default for SettingsFile {
             webhook_retry_max_ms: 3_600_000,
             webhook_timeout_ms: 10_000,
             webhook_concurrency: 16,
+            events_nats_url: None,
+            events_nats_subject: "chorus.events".into(),
+            events_nats_stream: "CHORUS_EVENTS".into(),
         }
     }
 }
@@ -286,6 +292,11 @@ impl From<SettingsFile> for Settings {
                 retry_max: ms(f.webhook_retry_max_ms),
                 timeout: ms(f.webhook_timeout_ms),
                 concurrency: f.webhook_concurrency,
+                nats: f.events_nats_url.filter(|url| !url.is_empty()).map(|url| NatsEvents {
+                    url,
+                    subject: f.events_nats_subject,
+                    stream: f.events_nats_stream,
+                }),
             },
             log: LogSettings { format: f.log_format },
         }

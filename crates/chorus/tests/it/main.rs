@@ -10,6 +10,7 @@ mod collab;
 mod content;
 mod dialect_rest;
 mod errors;
+mod events_nats;
 mod hostile;
 mod hostile_tokens;
 mod contract;

@@ -46,7 +46,7 @@ pub(crate) enum Job {
     /// Any write: its own statements, in its own savepoint.
     Op(ErasedJob),
     /// A chat message, stored with the batch's other messages in one statement.
-    Message(QueuedMessage),
+    Message(Box<QueuedMessage>),
 }
 
 pub(crate) enum WriteGate {
@@ -121,7 +121,7 @@ impl WriteGate {
             return Err(StoreError::failure("merged message inserts need the batched writer"));
         };
         let (reply, reply_rx) = oneshot::channel();
-        self.enqueue(queue, Job::Message(QueuedMessage { message, tells, outbox, reply })).await?;
+        self.enqueue(queue, Job::Message(Box::new(QueuedMessage { message, tells, outbox, reply }))).await?;
         reply_rx.await.map_err(|_| StoreError::unavailable("writer stopped"))?
     }
 
@@ -188,7 +188,7 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) {
     for job in batch.drain(..) {
         match job {
             Job::Op(op) => ops.push(op),
-            Job::Message(m) => messages.push(m),
+            Job::Message(m) => messages.push(*m),
         }
     }
     let mut conn = match pool.acquire().await {

@@ -1,8 +1,7 @@
-//! The delivery worker of one endpoint: claims due deliveries from the outbox, POSTs
-//! each, signed as Standard Webhooks define (`webhook-id`, `webhook-timestamp`,
-//! `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), and settles
-//! it: gone on a 2xx, retried later on anything else (another status, a timeout, a
-//! refused connection), a dead letter once its deadline has passed.
+//! The delivery worker of one endpoint: claims due deliveries from the outbox, hands
+//! each to the endpoint's sink (a signed `POST`, a JetStream publish), and settles it:
+//! gone once the sink took it, retried later when the attempt failed, a dead letter
+//! once its deadline has passed.
 //!
 //! At most `concurrency` deliveries are in flight; an endpoint that is slow or down
 //! holds back only its own deliveries. A delivery is claimed under a lease: if this
@@ -17,22 +16,18 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::retry::RetryPolicy;
+use super::sink::Sink;
 use crate::domain::time::Timestamp;
 use crate::ports::outbox::{Delivery, OutboxStore};
 
 /// How often a worker looks for due retries when nothing wakes it.
 const POLL: Duration = Duration::from_millis(500);
 
-/// Longest part of an endpoint's error answer kept with the delivery.
-const MAX_ANSWER_CHARS: usize = 200;
-
 /// Where and how one endpoint is delivered to.
 pub struct EndpointWorker {
     pub store: Arc<dyn OutboxStore>,
     pub name: String,
-    pub url: String,
-    pub signer: standardwebhooks::Webhook,
-    pub client: reqwest::Client,
+    pub sink: Arc<dyn Sink>,
     /// This node, as the claims name it.
     pub node: String,
     /// Woken when a delivery is recorded or replayed.
@@ -41,12 +36,6 @@ pub struct EndpointWorker {
     pub concurrency: usize,
     /// How long a claim holds: longer than an attempt can take.
     pub lease: Duration,
-}
-
-/// Why an attempt failed, and how long the endpoint asked to wait.
-struct Failure {
-    error: String,
-    retry_after: Option<Duration>,
 }
 
 impl EndpointWorker {
@@ -90,7 +79,7 @@ impl EndpointWorker {
 
     /// One attempt of `delivery`, then its outcome stored.
     async fn attempt(&self, delivery: Delivery) {
-        let outcome = self.send(&delivery).await;
+        let outcome = self.sink.send(&delivery).await;
         let now = Timestamp::now();
         let settled = match outcome {
             Ok(()) => {
@@ -118,44 +107,6 @@ impl EndpointWorker {
         if let Err(e) = settled {
             tracing::warn!(endpoint = %self.name, id = %delivery.id, error = %e.chain(), "webhook outcome not stored: sent again after its lease");
         }
-    }
-
-    /// POSTs the signed delivery; `Ok` on a 2xx answer.
-    async fn send(&self, delivery: &Delivery) -> Result<(), Failure> {
-        let timestamp = Timestamp::now().millis() / 1000;
-        let signature = self
-            .signer
-            .sign(&delivery.id, timestamp, delivery.body.as_bytes())
-            .map_err(|e| Failure { error: format!("not signed: {e}"), retry_after: None })?;
-        let sent = self
-            .client
-            .post(&self.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(standardwebhooks::HEADER_WEBHOOK_ID, &delivery.id)
-            .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
-            .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
-            .body(delivery.body.clone())
-            .send()
-            .await;
-        let answer = match sent {
-            Ok(answer) => answer,
-            Err(e) if e.is_timeout() => return Err(Failure { error: "timed out".into(), retry_after: None }),
-            Err(e) => return Err(Failure { error: crate::domain::error::error_chain(&e), retry_after: None }),
-        };
-        let status = answer.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = answer
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = answer.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(MAX_ANSWER_CHARS).collect();
-        let error = if excerpt.is_empty() { format!("HTTP {}", status.as_u16()) } else { format!("HTTP {}: {excerpt}", status.as_u16()) };
-        Err(Failure { error, retry_after })
     }
 }
 

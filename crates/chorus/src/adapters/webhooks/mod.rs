@@ -2,11 +2,15 @@
 //! domain events, fed through the outbox (`ports::outbox`) so nothing stored goes
 //! untold. The router says which deliveries an event owes (`catalog` names the types),
 //! the store records them in the write's transaction, and one worker per endpoint
-//! (`delivery`) sends them, retried with backoff (`retry`) until their deadline.
+//! (`delivery`) sends them through its sink (`signed_post`, or `jetstream` for the NATS
+//! stream of `events_nats_url`), retried with backoff (`retry`) until their deadline.
 
 pub mod catalog;
 pub mod delivery;
+pub mod jetstream;
 pub mod retry;
+pub mod signed_post;
+pub mod sink;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,13 +20,16 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::config::WebhookSettings;
+use crate::config::{NATS_ENDPOINT, WebhookSettings};
 use crate::domain::events::DomainEvent;
 use crate::domain::time::Timestamp;
 use crate::lifecycle::{Stage, Tasks};
 use crate::ports::outbox::{OutboxRouter, OutboxStore, OwedDelivery};
 use delivery::EndpointWorker;
+use jetstream::JetStreamSink;
 use retry::RetryPolicy;
+use signed_post::SignedPost;
+use sink::Sink;
 
 /// How often the outbox backlog gauges are refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
@@ -60,6 +67,9 @@ impl WebhookRouter {
             let types = (!types.is_empty()).then(|| types.into_iter().collect());
             routes.push(Route { name: endpoint.name.clone(), types, wake: Arc::new(Notify::new()) });
         }
+        if settings.nats.is_some() {
+            routes.push(Route { name: NATS_ENDPOINT.to_owned(), types: None, wake: Arc::new(Notify::new()) });
+        }
         Ok(Self { routes, retry_for: settings.retry_for })
     }
 
@@ -79,15 +89,20 @@ impl WebhookRouter {
             .user_agent(concat!("Chorus-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the webhook HTTP client")?;
-        for (route, endpoint) in self.routes.iter().zip(&settings.endpoints) {
+        let mut sinks: Vec<Arc<dyn Sink>> = Vec::with_capacity(self.routes.len());
+        for endpoint in &settings.endpoints {
             let signer = standardwebhooks::Webhook::new(endpoint.secret.expose())
                 .map_err(|e| anyhow::anyhow!("webhook endpoint {:?}: the secret is not whsec_ + base64: {e}", endpoint.name))?;
+            sinks.push(Arc::new(SignedPost { url: endpoint.url.clone(), signer, client: client.clone() }));
+        }
+        if let Some(nats) = &settings.nats {
+            sinks.push(Arc::new(JetStreamSink::new(nats.clone(), settings.timeout)));
+        }
+        for (route, sink) in self.routes.iter().zip(sinks) {
             let worker = Arc::new(EndpointWorker {
                 store: store.clone(),
-                name: endpoint.name.clone(),
-                url: endpoint.url.clone(),
-                signer,
-                client: client.clone(),
+                name: route.name.clone(),
+                sink,
                 node: node.to_owned(),
                 wake: route.wake.clone(),
                 retry: RetryPolicy { min: settings.retry_min, max: settings.retry_max },
@@ -196,6 +211,18 @@ mod tests {
         assert_eq!(owed[0].give_up_at, at.plus_millis(24 * 3600 * 1000));
         let snapshot = ContentEvent::ViewsCounted { content_id: "c".into(), views_count: 1, at };
         assert!(router.deliveries(&snapshot.into(), at).is_empty(), "an event with no webhook type owes nothing");
+    }
+
+    #[test]
+    fn the_nats_stream_is_owed_every_event_type_beside_the_endpoints() {
+        let mut s = settings(&[("likes", "content.liked")]);
+        s.nats = Some(crate::config::NatsEvents { url: "nats://127.0.0.1:4222".into(), subject: "chorus.events".into(), stream: "CHORUS_EVENTS".into() });
+        let router = WebhookRouter::new(&s).unwrap();
+        let at = Timestamp(1_700_000_000_000);
+        let follow: DomainEvent = SocialEvent::Followed { follower: "ann".into(), followee: "bob".into(), at }.into();
+        let owed = router.deliveries(&follow, at);
+        assert_eq!(owed.iter().map(|d| d.endpoint.as_str()).collect::<Vec<_>>(), [NATS_ENDPOINT]);
+        assert_eq!(owed[0].subject, "user:bob");
     }
 
     #[test]
